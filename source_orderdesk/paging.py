@@ -1,0 +1,245 @@
+"""Plans the `/orders` requests of one sync so that no order is skipped, even while orders change.
+
+Order Desk pages by offset only. Offset paging over a date window loses rows when an order in the
+window is updated mid-sync: it leaves the window, every later row shifts one place down, and the
+row at the next page boundary is never returned. So offsets are avoided:
+
+* keyset mode (normal): ask for `date_updated` ascending from a start second, offset 0. The next
+  request starts at the last second of the page, so rows can only be re-read, never skipped;
+  re-read rows of that boundary second are dropped by id.
+* second mode: when one second holds more orders than a page (bulk imports), that single second is
+  paged by offset. Past seconds only lose rows (an update moves an order to "now"), so a pass that
+  saw as many distinct orders as the window reported, with a total that never changed, saw them all;
+  otherwise the second is read again.
+* window mode (fallback): if Order Desk ever ignores `order_by` (undocumented behaviour), the range
+  is cut into windows that each fit in one page, where order does not matter.
+
+Timestamps are Order Desk's `YYYY-MM-DD HH:MM:SS` UTC strings, which sort like the times they name.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping, Optional, Sequence
+
+from .timestamps import api_time_key, format_api_time, parse_api_time
+
+SECOND = timedelta(seconds=1)
+MAX_PASSES_OVER_ONE_SECOND = 10
+# Window mode aims below a full page, so that a window grown from a sparse stretch still fits.
+WINDOW_FILL = 0.8
+
+KEYSET, SECOND_PASS, WINDOW = "keyset", "second", "window"
+
+
+class PagingError(RuntimeError):
+    """The API's answers never settled, so completeness cannot be proven; the sync must stop."""
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    start: str  # inclusive, `YYYY-MM-DD HH:MM:SS` UTC
+    end: str  # inclusive
+    offset: int = 0
+    sorted_by_date_updated: bool = True
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"modified_start_date": self.start, "modified_end_date": self.end}
+        if self.sorted_by_date_updated:
+            params.update(order_by="date_updated", order="asc")
+        if self.offset:
+            params["offset"] = self.offset
+        return params
+
+
+class OrderPager:
+    """A state machine: `next_request` says what to ask for, `accept` takes the answer.
+
+    `accept` returns the orders not handed out before in this sync (modulo real updates, which come
+    back as new versions) and moves `checkpoint`: restarting a sync from it, inclusively, skips nothing.
+    """
+
+    def __init__(self, start: str, end: str, page_size: int, logger: Optional[logging.Logger] = None) -> None:
+        self._end = end
+        self._page_size = page_size
+        self._logger = logger or logging.getLogger("airbyte")
+        self.checkpoint: Optional[str] = None
+        self._mode = KEYSET
+        self._request: Optional[PageRequest] = PageRequest(start, end) if start <= end else None
+        # keyset: ids already handed out whose date_updated is the boundary second
+        self._boundary_second: Optional[str] = None
+        self._boundary_ids: set[str] = set()
+        # second mode: the second being paged by offset and what its passes saw
+        self._resume_mode = KEYSET
+        self._second_ids: set[str] = set()
+        self._pass_ids: set[str] = set()
+        self._pass_total: Optional[int] = None
+        self._pass_changed = False
+        self._passes = 0
+        self._range_total: Optional[int] = None  # orders in [second, end] when second mode began
+        # window mode
+        self._window_span = timedelta(days=1)
+
+    @property
+    def next_request(self) -> Optional[PageRequest]:
+        return self._request
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def accept(
+        self, orders: Sequence[Mapping[str, Any]], total_records: Optional[int], limit: Optional[int] = None
+    ) -> list[Mapping[str, Any]]:
+        request = self._request
+        if request is None:
+            raise RuntimeError("no request is pending")
+        page_limit = min(self._page_size, limit or self._page_size)
+        keys = [api_time_key(order.get("date_updated"), order) for order in orders]
+        if self._mode == KEYSET:
+            return self._accept_keyset(request, orders, keys, total_records, page_limit)
+        if self._mode == SECOND_PASS:
+            return self._accept_second(request, orders, total_records, page_limit)
+        return self._accept_window(request, orders, keys, total_records, page_limit)
+
+    # keyset mode
+
+    def _accept_keyset(self, request: PageRequest, orders, keys, total, page_limit) -> list:
+        is_last = _is_last_page(0, len(orders), total, page_limit)
+        if not is_last and any(a > b for a, b in zip(keys, keys[1:])):
+            self._logger.warning("Order Desk did not sort orders by date_updated; reading in windows that fit one page instead.")
+            self._start_window_mode(request.start, total or len(orders))
+            return []
+        fresh = self._drop_boundary_repeats(orders, keys)
+        if is_last:
+            self._advance_checkpoint(max(keys) if keys else None)
+            self._request = None
+            return fresh
+        if keys[0] == keys[-1]:
+            # The whole page is one second, and there is more: page that second by offset. This page,
+            # the window's first, also counts as the first page of that second's first pass.
+            page_ids = [_order_id(o) for o in orders]
+            self._start_second_mode(keys[0], already_seen=set(page_ids) | self._boundary_ids_at(keys[0]))
+            self._pass_ids.update(page_ids)
+            self._range_total = total
+            self._request = PageRequest(keys[0], keys[0], len(orders))
+            return fresh
+        last = keys[-1]
+        self._boundary_second = last
+        self._boundary_ids = {_order_id(o) for o, k in zip(orders, keys) if k == last}
+        self._advance_checkpoint(last)
+        self._request = PageRequest(last, self._end)
+        return fresh
+
+    def _drop_boundary_repeats(self, orders, keys) -> list:
+        if not self._boundary_ids:
+            return list(orders)
+        boundary = self._boundary_second
+        return [o for o, k in zip(orders, keys) if k != boundary or _order_id(o) not in self._boundary_ids]
+
+    def _boundary_ids_at(self, second: str) -> set[str]:
+        return set(self._boundary_ids) if second == self._boundary_second else set()
+
+    # second mode
+
+    def _start_second_mode(self, second: str, already_seen: set[str]) -> None:
+        self._resume_mode = self._mode
+        self._mode = SECOND_PASS
+        self._second_ids = already_seen
+        self._range_total = None
+        self._passes = 0
+        self._new_pass()
+        self._request = PageRequest(second, second, 0, sorted_by_date_updated=self._resume_mode == KEYSET)
+
+    def _new_pass(self) -> None:
+        self._passes += 1
+        if self._passes > MAX_PASSES_OVER_ONE_SECOND:
+            raise PagingError(
+                f"The orders updated at {self._request.start if self._request else '?'} UTC kept changing while they were read "
+                f"({MAX_PASSES_OVER_ONE_SECOND} passes). Run the sync again later."
+            )
+        self._pass_ids = set()
+        self._pass_total = None
+        self._pass_changed = False
+
+    def _accept_second(self, request: PageRequest, orders, total, page_limit) -> list:
+        ids = [_order_id(o) for o in orders]
+        if self._pass_total is None:
+            self._pass_total = total
+        elif total != self._pass_total:
+            self._pass_changed = True
+        self._pass_ids.update(ids)
+        fresh = [o for o, i in zip(orders, ids) if i not in self._second_ids]
+        self._second_ids.update(ids)
+        if not _is_last_page(request.offset, len(orders), total, page_limit):
+            self._request = PageRequest(request.start, request.end, request.offset + len(orders), request.sorted_by_date_updated)
+            return fresh
+        if self._pass_changed or total is None or len(self._pass_ids) < total:
+            self._logger.info(f"Orders at {request.start} UTC changed while being read; reading that second again.")
+            self._new_pass()
+            self._request = PageRequest(request.start, request.end, 0, request.sorted_by_date_updated)
+            return fresh
+        self._advance_checkpoint(request.start)
+        self._boundary_second, self._boundary_ids = None, set()
+        after = format_api_time(parse_api_time(request.start) + SECOND)
+        self._mode = self._resume_mode
+        # Rows only ever leave a past window, so if the second alone holds as many orders as the whole
+        # rest of the range did, nothing follows it.
+        nothing_after = self._range_total is not None and total >= self._range_total
+        if after > self._end or nothing_after:
+            self._request = None
+        elif self._mode == WINDOW:
+            self._request = self._window_from(after)
+        else:
+            self._request = PageRequest(after, self._end)
+        return fresh
+
+    # window mode
+
+    def _start_window_mode(self, start: str, total_in_range: int) -> None:
+        self._mode = WINDOW
+        span = parse_api_time(self._end) - parse_api_time(start) + SECOND
+        self._window_span = max(SECOND, span * (WINDOW_FILL * self._page_size / max(total_in_range, 1)))
+        self._request = self._window_from(start)
+
+    def _window_from(self, start: str) -> PageRequest:
+        end = min(format_api_time(parse_api_time(start) + self._window_span - SECOND), self._end)
+        return PageRequest(start, max(start, end), 0, sorted_by_date_updated=False)
+
+    def _accept_window(self, request: PageRequest, orders, keys, total, page_limit) -> list:
+        count = total if total is not None else len(orders)
+        if len(orders) >= count:
+            self._advance_checkpoint(request.end)
+            growth = WINDOW_FILL * self._page_size / max(count, 1)
+            self._window_span = max(SECOND, self._window_span * min(4.0, max(1.0, growth)))
+            after = format_api_time(parse_api_time(request.end) + SECOND)
+            self._request = None if after > self._end else self._window_from(after)
+            return list(orders)
+        if request.start == request.end:
+            self._start_second_mode(request.start, already_seen=set())
+            return []
+        self._window_span = max(SECOND, self._window_span * (WINDOW_FILL * page_limit / count))
+        self._request = self._window_from(request.start)
+        return []
+
+    def _advance_checkpoint(self, key: Optional[str]) -> None:
+        if key is not None and (self.checkpoint is None or key > self.checkpoint):
+            self.checkpoint = key
+
+
+def _is_last_page(offset: int, returned: int, total: Optional[int], page_limit: int) -> bool:
+    if returned == 0:
+        return True
+    if total is not None:
+        return offset + returned >= total
+    return returned < page_limit
+
+
+def _order_id(order: Mapping[str, Any]) -> str:
+    return str(order.get("id"))
+
+
+def utc_now_key() -> str:
+    return format_api_time(datetime.now(timezone.utc))

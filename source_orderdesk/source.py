@@ -1,0 +1,128 @@
+"""The Order Desk source: its check, its streams, and a read that takes all order tables in one pass."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple
+
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    AirbyteStateMessage,
+    AirbyteStreamStatus,
+    ConfiguredAirbyteCatalog,
+    FailureType,
+    Status,
+    StreamDescriptor,
+)
+from airbyte_cdk.sources import AbstractSource
+from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
+from airbyte_cdk.sources.streams import Stream
+from airbyte_cdk.sources.utils.schema_helpers import split_config
+from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as stream_status_message
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from .api import CREDENTIALS_HINT, cdk_error_text
+from .config import ConfigError, OrderDeskConfig
+from .order_pass import OrderPass
+from .rate_limit import OrderDeskAPIBudget
+from .streams import ORDER_TABLES, Orders, OrderTable
+
+CHECK_MAX_RETRIES = 1
+
+
+class SyncFailed(AirbyteTracedException):
+    """Raised after every stream ran when some failed; their traces were already emitted."""
+
+
+class SourceOrderdesk(AbstractSource):
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """As the CDK's, but the message is shown as written (the CDK shows a returned message's repr)."""
+        ok, message = self.check_connection(logger, config)
+        if ok:
+            return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+        logger.error(f"Check failed: {message}")
+        return AirbyteConnectionStatus(status=Status.FAILED, message=str(message))
+
+    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[str]]:
+        """Calls `GET /test`, which succeeds only with valid credentials."""
+        try:
+            parsed = OrderDeskConfig.from_mapping(config)
+        except ConfigError as error:
+            return False, error.message
+        orders = Orders(parsed, OrderDeskAPIBudget(), max_retries=CHECK_MAX_RETRIES)  # fail fast: a user is waiting
+        try:
+            body = orders.get_json("test")
+        except AirbyteTracedException as error:
+            if error.failure_type == FailureType.config_error:
+                return False, error.message
+            return False, f"Could not reach Order Desk at {parsed.api_url}. {cdk_error_text(error)}"
+        except Exception as error:  # anything else is still the user's connection to fix, not a crash
+            return False, f"Could not reach Order Desk at {parsed.api_url}: {error}"
+        if str(body.get("status", "")).lower() != "success":
+            return False, f"{CREDENTIALS_HINT} (Order Desk said: {body.get('message', 'no message')})"
+        return True, None
+
+    def streams(self, config: Mapping[str, Any]) -> List[Stream]:
+        parsed = OrderDeskConfig.from_mapping(config)
+        budget = OrderDeskAPIBudget()  # one budget for every stream: Order Desk limits the store, not the endpoint
+        orders = Orders(parsed, budget)
+        return [orders, *(table(orders) for table in ORDER_TABLES)]
+
+    def read(
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: Optional[List[AirbyteStateMessage]] = None,
+    ) -> Iterator[AirbyteMessage]:
+        """Like `AbstractSource.read`, but the order tables are read together in one pass over the API.
+
+        Failures are reported as one clean trace per failed stream (no traceback in the output), and
+        the sync then fails as a whole after the other streams ran.
+        """
+        config, internal_config = split_config(config)
+        streams = {stream.name: stream for stream in self.streams(config)}
+        self._stream_to_instance_map = streams
+        state_manager = ConnectorStateManager(state=state)
+        failures: MutableMapping[str, AirbyteTracedException] = {}
+
+        in_pass = [c for c in catalog.streams if c.stream.name in streams and _reads_orders(streams[c.stream.name])]
+        if in_pass:
+            selected = [(c, streams[c.stream.name].plan, streams[c.stream.name].cursor_field) for c in in_pass]
+            order_pass = OrderPass(streams["orders"], selected, state_manager, logger)
+            yield from order_pass.messages()
+            if order_pass.error:
+                failures.update({name: order_pass.error for name in order_pass.table_names})
+
+        for configured in catalog.streams:
+            if configured in in_pass:
+                continue
+            stream = streams.get(configured.stream.name)
+            if stream is None:
+                logger.warning(f"Stream {configured.stream.name} is not offered by this source; refresh the schema.")
+                yield stream_status_message(configured.stream, AirbyteStreamStatus.INCOMPLETE)
+                continue
+            yield stream_status_message(configured.stream, AirbyteStreamStatus.STARTED)
+            try:
+                yield from self._read_stream(logger, stream, configured, state_manager, internal_config)
+            except Exception as error:
+                traced = error if isinstance(error, AirbyteTracedException) else AirbyteTracedException.from_exception(error)
+                logger.error(f"Stream {stream.name} failed: {traced.message}")
+                yield stream_status_message(configured.stream, AirbyteStreamStatus.INCOMPLETE)
+                yield traced.as_sanitized_airbyte_message(stream_descriptor=StreamDescriptor(name=stream.name))
+                failures[stream.name] = traced
+                continue
+            yield stream_status_message(configured.stream, AirbyteStreamStatus.COMPLETE)
+
+        if failures:
+            first = next(iter(failures.values()))
+            raise SyncFailed(
+                message=f"The sync failed for {', '.join(failures)}: {first.message}",
+                internal_message=first.internal_message,
+                failure_type=first.failure_type,
+            )
+
+
+def _reads_orders(stream: Stream) -> bool:
+    return isinstance(stream, (Orders, OrderTable))

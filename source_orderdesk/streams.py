@@ -1,0 +1,248 @@
+"""The streams: `orders` reads the API; every other order table is cut from the same order payloads."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Iterable, Iterator, List, Mapping, MutableMapping, Optional
+
+import requests
+from airbyte_cdk.models import SyncMode
+from airbyte_cdk.sources.streams import CheckpointMixin, Stream
+from airbyte_cdk.sources.streams.call_rate import APIBudget
+from airbyte_cdk.sources.streams.http import HttpStream
+from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler
+
+from . import __version__
+from .api import (
+    MAX_RETRIES,
+    REQUEST_TIMEOUT,
+    OrderDeskAuth,
+    OrderDeskErrorHandler,
+    QuietTracebacks,
+    RetryAfterBackoff,
+    response_json,
+)
+from .config import OrderDeskConfig
+from .paging import OrderPager, PageRequest, utc_now_key
+from .rows import OrderRows, Plan, as_list, compile_plan
+from .timestamps import format_api_time, from_state_value, parse_api_time
+
+USER_AGENT = f"airbyte-source-orderdesk/{__version__} (+https://github.com/airbytehq/airbyte)"
+logger = logging.getLogger("airbyte")
+
+
+class OrderDeskStream(HttpStream):
+    """What every Order Desk request shares: the base URL, auth, one rate budget, errors and retries."""
+
+    primary_key: Any = "id"
+
+    def __init__(self, config: OrderDeskConfig, api_budget: APIBudget, max_retries: int = MAX_RETRIES) -> None:
+        self.config = config
+        self._max_retries = max_retries
+        self.logger.addFilter(QuietTracebacks())
+        super().__init__(authenticator=OrderDeskAuth(config.store_id, config.api_key), api_budget=api_budget)
+
+    @property
+    def url_base(self) -> str:
+        return self.config.url_base
+
+    def request_headers(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {"User-Agent": USER_AGENT, "Accept": "application/json"}
+
+    def request_kwargs(self, **kwargs: Any) -> Mapping[str, Any]:
+        return {"timeout": REQUEST_TIMEOUT}
+
+    def get_error_handler(self) -> ErrorHandler:
+        return OrderDeskErrorHandler(logger=self.logger, max_retries=self._max_retries)
+
+    def get_backoff_strategy(self) -> BackoffStrategy:
+        return RetryAfterBackoff()
+
+    def next_page_token(self, response: requests.Response) -> Optional[Mapping[str, Any]]:
+        return None
+
+    def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        yield response_json(response)
+
+    def get_json(self, path: str) -> Mapping[str, Any]:
+        """One GET through the CDK's client (budget, retries, error mapping), decoded."""
+        _, response = self._http_client.send_request(
+            http_method="GET",
+            url=self._join_url(self.url_base, path),
+            request_kwargs=self.request_kwargs(),
+            headers=self.request_headers(),
+        )
+        return response_json(response)
+
+
+@dataclass(frozen=True)
+class OrdersPage:
+    orders: list[Mapping[str, Any]]  # new to this sync
+    checkpoint: Optional[str]  # restart point (API layout), or None before the first full page
+
+
+class Orders(OrderDeskStream, CheckpointMixin):
+    """Orders by `date_updated`, paged by `OrderPager` so that none is skipped."""
+
+    cursor_field = "date_updated"
+
+    def __init__(self, config: OrderDeskConfig, api_budget: APIBudget, max_retries: int = MAX_RETRIES) -> None:
+        super().__init__(config, api_budget, max_retries)
+        self._state: MutableMapping[str, Any] = {}
+
+    @property
+    def state(self) -> MutableMapping[str, Any]:
+        return self._state
+
+    @state.setter
+    def state(self, value: MutableMapping[str, Any]) -> None:
+        self._state = dict(value or {})
+
+    def path(self, **kwargs: Any) -> str:
+        return "orders"
+
+    def request_params(
+        self,
+        stream_state: Optional[Mapping[str, Any]],
+        stream_slice: Optional[Mapping[str, Any]] = None,
+        next_page_token: Optional[Mapping[str, Any]] = None,
+    ) -> MutableMapping[str, Any]:
+        params: dict[str, Any] = {"limit": self.config.page_size, **(next_page_token or {})}
+        if self.config.folder_ids:
+            params["folder_id"] = ",".join(str(folder) for folder in self.config.folder_ids)
+        return params
+
+    def server_now(self) -> str:
+        """Order Desk's clock (UTC), so a sync's upper bound does not depend on ours."""
+        body = self.get_json("test")
+        reported = body.get("current_date_time")
+        try:
+            return format_api_time(parse_api_time(str(reported)))
+        except (ValueError, TypeError):
+            self.logger.warning("Order Desk's /test did not report its clock; using the local UTC clock.")
+            return utc_now_key()
+
+    def pages(self, start: str, end: str) -> Iterator[OrdersPage]:
+        pager = OrderPager(start, end, self.config.page_size, self.logger)
+        while (request := pager.next_request) is not None:
+            orders, total, limit = self.fetch(request)
+            fresh = pager.accept(orders, total, limit)
+            yield OrdersPage(fresh, pager.checkpoint)
+
+    def fetch(self, request: PageRequest) -> tuple[list[Mapping[str, Any]], Optional[int], Optional[int]]:
+        _, response = self._fetch_next_page(next_page_token=request.params())
+        body = response_json(response)
+        return as_list(body.get("orders")), _optional_int(body.get("total_records")), _optional_int(body.get("limit"))
+
+    def read_records(
+        self,
+        sync_mode: SyncMode,
+        cursor_field: Optional[List[str]] = None,
+        stream_slice: Optional[Mapping[str, Any]] = None,
+        stream_state: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        """Stand-alone reading (the source normally reads all order tables in one pass instead)."""
+        state = self.state if sync_mode == SyncMode.incremental else {}
+        start = start_key(self.config, state.get(self.cursor_field))
+        rows = OrderRows({self.name: self.plan})
+        for page in self.pages(start, self.server_now()):
+            for order in page.orders:
+                yield from rows.rows(self.name, order)
+            if page.checkpoint and sync_mode == SyncMode.incremental:
+                self._state = {self.cursor_field: later_cursor(state.get(self.cursor_field), page.checkpoint)}
+
+    @cached_property
+    def plan(self) -> Plan:
+        return compile_plan(self.get_json_schema())
+
+
+class OrderTable(Stream):
+    """A table cut from each order's payload. It makes no request of its own: the source reads it in
+    the same pass as `orders` (see `order_pass.py`)."""
+
+    cursor_field = "order_date_updated"
+    primary_key: Any = None
+
+    def __init__(self, orders: Orders) -> None:
+        self.orders = orders
+
+    def read_records(
+        self,
+        sync_mode: SyncMode,
+        cursor_field: Optional[List[str]] = None,
+        stream_slice: Optional[Mapping[str, Any]] = None,
+        stream_state: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        rows = OrderRows({self.name: self.plan})
+        start = start_key(self.orders.config, (stream_state or {}).get(self.cursor_field))
+        for page in self.orders.pages(start, self.orders.server_now()):
+            for order in page.orders:
+                yield from rows.rows(self.name, order)
+
+    @cached_property
+    def plan(self) -> Plan:
+        return compile_plan(self.get_json_schema())
+
+
+class OrderItems(OrderTable):
+    primary_key = ["order_id", "id"]
+
+
+class OrderItemsVariationList(OrderTable):
+    primary_key = ["order_id", "order_item_id", "name"]
+
+
+class OrderCheckoutData(OrderTable):
+    primary_key = ["order_id", "name"]
+
+
+class OrderMetadata(OrderTable):
+    primary_key = ["order_id", "name"]
+
+
+class OrderDiscountList(OrderTable):
+    primary_key = ["order_id", "position"]
+
+
+class OrderNotes(OrderTable):
+    primary_key = ["order_id", "position"]
+
+
+class OrderShipments(OrderTable):
+    primary_key = "id"
+
+
+ORDER_TABLES = (
+    OrderCheckoutData,
+    OrderMetadata,
+    OrderDiscountList,
+    OrderNotes,
+    OrderItems,
+    OrderItemsVariationList,
+    OrderShipments,
+)
+
+
+def start_key(config: OrderDeskConfig, cursor: Any) -> str:
+    """Where a stream's sync starts: its saved cursor less the lookback, never before the start date."""
+    start = config.start_date
+    saved = from_state_value(cursor)
+    if saved is not None:
+        start = max(start, parse_api_time(saved) - config.lookback)
+    return format_api_time(start)
+
+
+def later_cursor(saved: Any, checkpoint: str) -> str:
+    """The state to save: the checkpoint as RFC 3339, but never earlier than the saved cursor."""
+    previous = from_state_value(saved)
+    best = checkpoint if previous is None or checkpoint > previous else previous
+    return parse_api_time(best).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _optional_int(value: Any) -> Optional[int]:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -105,10 +105,11 @@ class OrderPass:
             emitted_at = int(time.time() * 1000)
             for order in page.orders:
                 updated = api_time_key(order.get("date_updated"), order)
+                parent = splitter.parent(order)
                 for table in self._tables:
                     if updated < table.start:
                         continue
-                    for row in splitter.rows(table.name, order):
+                    for row in splitter.rows(table.name, order, parent):
                         if not table.has_records:
                             table.has_records = True
                             yield stream_status_message(table.configured.stream, AirbyteStreamStatus.RUNNING)

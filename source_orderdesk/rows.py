@@ -9,14 +9,15 @@ does not know pass through unchanged, so new Order Desk fields are never dropped
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Iterator, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import orjson
 
 from .timestamps import ZERO_DATES, PayloadError, to_rfc3339
 
 Converter = Callable[[Any], Any]
-Plan = dict[str, Converter]
+# (field name, types that need no conversion, converter), one per declared property
+Plan = tuple[tuple[str, tuple[type, ...], Converter], ...]
 
 # Collections of an order that become their own tables, and are therefore left out of `orders`.
 ORDER_COLLECTIONS = (
@@ -128,51 +129,65 @@ def _preview(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def compile_plan(schema: Mapping[str, Any]) -> Plan:
-    """One converter per declared property, chosen from its JSON-schema type and format."""
-    plan: Plan = {}
+# Columns that `OrderRows.parent` builds already converted, so child plans need not convert them again.
+PARENT_COLUMNS = ("order_id", "order_date_updated")
+
+
+def compile_plan(schema: Mapping[str, Any], skip: tuple[str, ...] = ()) -> Plan:
+    """One step per declared property: its name, the types it already arrives in, and a converter."""
+    plan = []
     for name, prop in schema.get("properties", {}).items():
-        converter = _converter_for(prop)
-        if converter is not None:
-            plan[name] = converter
-    return plan
+        if name in skip:
+            continue
+        step = _step_for(prop)
+        if step is not None:
+            plan.append((name, *step))
+    return tuple(plan)
 
 
-def _converter_for(prop: Mapping[str, Any]) -> Optional[Converter]:
+def _step_for(prop: Mapping[str, Any]) -> Optional[tuple[tuple[type, ...], Converter]]:
     types = prop.get("type", [])
     types = {types} if isinstance(types, str) else set(types)
     types.discard("null")
     if types == {"string"}:
         fmt = prop.get("format")
-        return _to_date_time if fmt == "date-time" else _to_date if fmt == "date" else _to_text
+        if fmt == "date-time":
+            return (), _to_date_time
+        if fmt == "date":
+            return (), _to_date
+        return (str,), _to_text
     if types == {"number"}:
-        return _to_number
+        return (int, float), _to_number
     if types == {"integer"}:
-        return _to_integer
+        return (int,), _to_integer
     if types == {"object"}:
         if "properties" in prop:
-            return _object_converter(compile_plan(prop))
-        return as_map
+            return (), _object_converter(compile_plan(prop))
+        return (dict,), as_map
     return None
 
 
 def _object_converter(plan: Plan) -> Converter:
     def convert(value: Any) -> Optional[dict]:
         mapping = as_map(value)
-        return None if mapping is None else apply_plan(plan, mapping)
+        return None if mapping is None else apply_plan(plan, dict(mapping))
 
     return convert
 
 
-def apply_plan(plan: Plan, raw: Mapping[str, Any]) -> dict:
-    row = dict(raw)
-    for name, convert in plan.items():
+def apply_plan(plan: Plan, row: dict) -> dict:
+    """Converts `row` in place (callers pass a fresh dict) and returns it.
+
+    `type(value) in ok` is exact, so a bool never passes for a number.
+    """
+    for name, ok, convert in plan:
         value = row.get(name)
-        if value is not None:
-            try:
-                row[name] = convert(value)
-            except FieldError as error:
-                raise FieldError(f"{name}: {error}") from None
+        if value is None or type(value) in ok:
+            continue
+        try:
+            row[name] = convert(value)
+        except FieldError as error:
+            raise FieldError(f"{name}: {error}") from None
     return row
 
 
@@ -181,73 +196,86 @@ class OrderRows:
 
     def __init__(self, plans: Mapping[str, Plan]) -> None:
         self._plans = plans
-
-    def rows(self, table: str, order: Mapping[str, Any]) -> Iterator[dict]:
-        """Rows of `table` for `order`; errors name the order, the table and the field."""
-        try:
-            yield from getattr(self, "_" + table)(order, self._plans[table])
-        except FieldError as error:
-            raise PayloadError(
-                f"Order {order.get('id')}: {table} field {error}. The order was not replicated; "
-                "please report this value to the connector's maintainers."
-            ) from None
+        self._builders = {table: getattr(self, "_" + table) for table in plans}
 
     @staticmethod
-    def _parent(order: Mapping[str, Any]) -> dict:
-        return {"order_id": _to_text(order.get("id")), "order_date_updated": _to_date_time(order.get("date_updated"))}
+    def parent(order: Mapping[str, Any]) -> dict:
+        """The columns every child row carries: its order's id and `date_updated` (the cursor)."""
+        try:
+            return {"order_id": _to_text(order.get("id")), "order_date_updated": _to_date_time(order.get("date_updated"))}
+        except FieldError as error:
+            raise _payload_error(order, "orders", error) from None
 
-    def _orders(self, order, plan) -> Iterator[dict]:
-        row = {key: value for key, value in order.items() if key not in ORDER_COLLECTIONS}
-        yield apply_plan(plan, row)
+    def rows(self, table: str, order: Mapping[str, Any], parent: Optional[dict] = None) -> list[dict]:
+        """Rows of `table` for `order`; errors name the order, the table and the field."""
+        try:
+            return self._builders[table](order, self._plans[table], parent or self.parent(order))
+        except FieldError as error:
+            raise _payload_error(order, table, error) from None
 
-    def _order_items(self, order, plan) -> Iterator[dict]:
-        parent = self._parent(order)
+    def _orders(self, order, plan, parent) -> list[dict]:
+        return [apply_plan(plan, {key: value for key, value in order.items() if key not in ORDER_COLLECTIONS})]
+
+    def _order_items(self, order, plan, parent) -> list[dict]:
+        return [apply_plan(plan, {**item, **parent}) for item in _elements(order, "order_items")]
+
+    def _order_items_variation_list(self, order, plan, parent) -> list[dict]:
+        rows = []
         for item in _elements(order, "order_items"):
-            yield apply_plan(plan, {**item, **parent})
-
-    def _order_items_variation_list(self, order, plan) -> Iterator[dict]:
-        parent = self._parent(order)
-        for item in _elements(order, "order_items"):
-            variations = as_map(item.get("variation_list")) or {}
+            variations = item.get("variation_list")
+            if not variations:
+                continue
+            try:
+                variations = as_map(variations)
+            except FieldError as error:
+                raise FieldError(f"order_items.variation_list: {error}") from None
             item_id = _to_text(item.get("id"))
             for name, value in variations.items():
-                yield apply_plan(plan, {**parent, "order_item_id": item_id, "name": name, "value": _to_text(value)})
+                rows.append(apply_plan(plan, {**parent, "order_item_id": item_id, "name": name, "value": _to_text(value)}))
+        return rows
 
-    def _order_checkout_data(self, order, plan) -> Iterator[dict]:
-        yield from self._named_values(order, "checkout_data", plan)
+    def _order_checkout_data(self, order, plan, parent) -> list[dict]:
+        return self._named_values(order, "checkout_data", plan, parent)
 
-    def _order_metadata(self, order, plan) -> Iterator[dict]:
-        yield from self._named_values(order, "order_metadata", plan)
+    def _order_metadata(self, order, plan, parent) -> list[dict]:
+        return self._named_values(order, "order_metadata", plan, parent)
 
-    def _named_values(self, order, key, plan) -> Iterator[dict]:
-        parent = self._parent(order)
+    def _named_values(self, order, key, plan, parent) -> list[dict]:
+        values = order.get(key)
+        if not values:
+            return []
         try:
-            values = as_map(order.get(key)) or {}
+            values = as_map(values)
         except FieldError as error:
             raise FieldError(f"{key}: {error}") from None
-        for name, value in values.items():
-            yield apply_plan(plan, {**parent, "name": name, "value": _to_text(value)})
+        return [apply_plan(plan, {**parent, "name": name, "value": _to_text(value)}) for name, value in values.items()]
 
-    def _order_discount_list(self, order, plan) -> Iterator[dict]:
-        yield from self._positioned(order, "discount_list", plan)
+    def _order_discount_list(self, order, plan, parent) -> list[dict]:
+        return self._positioned(order, "discount_list", plan, parent)
 
-    def _order_notes(self, order, plan) -> Iterator[dict]:
-        yield from self._positioned(order, "order_notes", plan)
+    def _order_notes(self, order, plan, parent) -> list[dict]:
+        return self._positioned(order, "order_notes", plan, parent)
 
-    def _positioned(self, order, key, plan) -> Iterator[dict]:
-        parent = self._parent(order)
-        for position, element in enumerate(_elements(order, key)):
-            yield apply_plan(plan, {**element, **parent, "position": position})
+    def _positioned(self, order, key, plan, parent) -> list[dict]:
+        return [apply_plan(plan, {**element, **parent, "position": n}) for n, element in enumerate(_elements(order, key))]
 
-    def _order_shipments(self, order, plan) -> Iterator[dict]:
-        parent = self._parent(order)
-        for shipment in _elements(order, "order_shipments"):
-            yield apply_plan(plan, {**shipment, **parent})
+    def _order_shipments(self, order, plan, parent) -> list[dict]:
+        return [apply_plan(plan, {**shipment, **parent}) for shipment in _elements(order, "order_shipments")]
+
+
+def _payload_error(order: Mapping[str, Any], table: str, error: FieldError) -> PayloadError:
+    return PayloadError(
+        f"Order {order.get('id')}: {table} field {error}. The order was not replicated; "
+        "please report this value to the connector's maintainers."
+    )
 
 
 def _elements(order: Mapping[str, Any], key: str) -> list[dict]:
+    elements = order.get(key)
+    if not elements:
+        return []
     try:
-        elements = as_list(order.get(key))
+        elements = as_list(elements)
     except FieldError as error:
         raise FieldError(f"{key}: {error}") from None
     for position, element in enumerate(elements):

@@ -26,7 +26,7 @@ from .api import (
 )
 from .config import OrderDeskConfig
 from .paging import OrderPager, PageRequest, utc_now_key
-from .rows import OrderRows, Plan, as_list, compile_plan
+from .rows import PARENT_COLUMNS, OrderRows, Plan, as_list, compile_plan
 from .timestamps import format_api_time, from_state_value, parse_api_time
 
 USER_AGENT = f"airbyte-source-orderdesk/{__version__} (+https://github.com/airbytehq/airbyte)"
@@ -183,7 +183,7 @@ class OrderTable(Stream):
 
     @cached_property
     def plan(self) -> Plan:
-        return compile_plan(self.get_json_schema())
+        return compile_plan(self.get_json_schema(), skip=PARENT_COLUMNS)
 
 
 class OrderItems(OrderTable):

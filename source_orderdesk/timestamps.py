@@ -54,6 +54,8 @@ def to_rfc3339(value: str) -> str:
     """`2024-03-05 14:02:19` → `2024-03-05T14:02:19Z` (the fast path); anything else via a parser."""
     if _is_api_layout(value):
         return f"{value[:10]}T{value[11:]}Z"
+    if len(value) == 20 and value[10] == "T" and value[19] == "Z" and _is_api_layout(value[:10] + " " + value[11:19]):
+        return value
     return parse_api_time(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from .timestamps import api_time_key, format_api_time, parse_api_time
 
@@ -243,3 +243,34 @@ def _order_id(order: Mapping[str, Any]) -> str:
 
 def utc_now_key() -> str:
     return format_api_time(datetime.now(timezone.utc))
+
+
+def offset_passes(
+    fetch: Callable[[int], tuple[list[Mapping[str, Any]], Optional[int]]],
+    page_size: int,
+    logger: logging.Logger,
+    key: Callable[[Mapping[str, Any]], Any] = lambda row: str(row.get("id")),
+) -> Iterator[list[Mapping[str, Any]]]:
+    """Pages a list that only offers offsets (inventory), yielding each page as it comes.
+
+    The list is read again when a pass cannot be proven complete: a removed row shifts later rows
+    back and one is skipped, but then the pass sees fewer distinct rows than the total it reported,
+    or the total changes. Callers drop rows seen in an earlier pass.
+    """
+    for _ in range(MAX_PASSES_OVER_ONE_SECOND):
+        offset, first_total, changed, seen = 0, None, False, set()
+        while True:
+            rows, total = fetch(offset)
+            yield rows
+            seen.update(key(row) for row in rows)
+            first_total = total if first_total is None else first_total
+            changed = changed or total != first_total
+            if _is_last_page(offset, len(rows), total, page_size):
+                break
+            offset += len(rows)
+        if total is None or (not changed and len(seen) >= total):
+            return
+        logger.info("The list changed while it was read; reading it again to make sure nothing was skipped.")
+    raise PagingError(
+        f"The list kept changing while it was read ({MAX_PASSES_OVER_ONE_SECOND} passes). Run the sync again later."
+    )

@@ -259,6 +259,13 @@ class OrderRows:
     def _positioned(self, order, key, plan, parent) -> list[dict]:
         return [apply_plan(plan, {**element, **parent, "position": n}) for n, element in enumerate(_elements(order, key))]
 
+    def _order_ids(self, order, plan, parent) -> list[dict]:
+        return [
+            apply_plan(
+                plan, {"id": order.get("id"), "date_updated": order.get("date_updated"), "folder_id": order.get("folder_id")}
+            )
+        ]
+
     def _order_shipments(self, order, plan, parent) -> list[dict]:
         return [apply_plan(plan, {**shipment, **parent}) for shipment in _elements(order, "order_shipments")]
 

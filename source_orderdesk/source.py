@@ -26,7 +26,7 @@ from .api import CREDENTIALS_HINT, cdk_error_text
 from .config import ConfigError, OrderDeskConfig
 from .order_pass import OrderPass
 from .rate_limit import OrderDeskAPIBudget
-from .streams import ORDER_TABLES, Orders, OrderTable
+from .streams import ORDER_TABLES, Folders, InventoryItems, Orders, OrderTable, Store
 
 CHECK_MAX_RETRIES = 1
 
@@ -36,6 +36,16 @@ class SyncFailed(AirbyteTracedException):
 
 
 class SourceOrderdesk(AbstractSource):
+    def read_config(self, config_path: str) -> Mapping[str, Any]:
+        """The CDK lets a missing or broken config file escape as a traceback; say what to fix instead."""
+        try:
+            config = super().read_config(config_path)
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"The config file {config_path} could not be read as JSON: {error}") from None
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"The config file {config_path} must hold a JSON object with store_id and api_key.")
+        return config
+
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """As the CDK's, but the message is shown as written (the CDK shows a returned message's repr)."""
         ok, message = self.check_connection(logger, config)
@@ -67,7 +77,11 @@ class SourceOrderdesk(AbstractSource):
         parsed = OrderDeskConfig.from_mapping(config)
         budget = OrderDeskAPIBudget()  # one budget for every stream: Order Desk limits the store, not the endpoint
         orders = Orders(parsed, budget)
-        return [orders, *(table(orders) for table in ORDER_TABLES)]
+        return [
+            orders,
+            *(table(orders) for table in ORDER_TABLES),
+            *(resource(parsed, budget) for resource in (Folders, Store, InventoryItems)),
+        ]
 
     def read(
         self,

@@ -25,8 +25,9 @@ from .api import (
     response_json,
 )
 from .config import OrderDeskConfig
-from .paging import OrderPager, PageRequest, utc_now_key
-from .rows import PARENT_COLUMNS, OrderRows, Plan, as_list, compile_plan
+from .paging import OrderPager, PageRequest, offset_passes, utc_now_key
+from .redaction import is_secret_name, without_secrets
+from .rows import PARENT_COLUMNS, OrderRows, Plan, apply_plan, as_list, as_map, compile_plan
 from .timestamps import format_api_time, from_state_value, parse_api_time
 
 USER_AGENT = f"airbyte-source-orderdesk/{__version__} (+https://github.com/airbytehq/airbyte)"
@@ -214,6 +215,17 @@ class OrderShipments(OrderTable):
     primary_key = "id"
 
 
+class OrderIds(OrderTable):
+    """Every order that exists now. Only useful as a full refresh: reading it scans the whole store."""
+
+    primary_key = "id"
+    cursor_field: list[str] = []  # no cursor: offered as full refresh only
+
+    @cached_property
+    def plan(self) -> Plan:
+        return compile_plan(self.get_json_schema())
+
+
 ORDER_TABLES = (
     OrderCheckoutData,
     OrderMetadata,
@@ -222,6 +234,7 @@ ORDER_TABLES = (
     OrderItems,
     OrderItemsVariationList,
     OrderShipments,
+    OrderIds,
 )
 
 
@@ -246,3 +259,74 @@ def _optional_int(value: Any) -> Optional[int]:
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+class StoreResource(OrderDeskStream):
+    """A full-refresh table read from one Order Desk resource."""
+
+    @cached_property
+    def plan(self) -> Plan:
+        return compile_plan(self.get_json_schema())
+
+
+class Folders(StoreResource):
+    """`GET /store` lists folders as a map of id to name; one row each, so orders.folder_id has a name."""
+
+    def path(self, **kwargs: Any) -> str:
+        return "store"
+
+    def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        folders = (response_json(response).get("store") or {}).get("folders")
+        if isinstance(folders, list):  # tolerate the list-of-objects shape some clients document
+            pairs = [(f.get("id"), f.get("name")) for f in folders if isinstance(f, dict)]
+        else:
+            pairs = list((as_map(folders) or {}).items())
+        for folder_id, name in pairs:
+            yield apply_plan(self.plan, {"id": folder_id, "name": name})
+
+
+class Store(StoreResource):
+    """The store and its settings, with secrets removed: Order Desk returns API keys and mail passwords."""
+
+    def path(self, **kwargs: Any) -> str:
+        return "store"
+
+    def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
+        store = response_json(response).get("store")
+        if not isinstance(store, dict):
+            return
+        row = {key: value for key, value in store.items() if key != "folders" and not is_secret_name(key)}
+        row["settings"] = without_secrets(as_map(store.get("settings")) or {})
+        yield apply_plan(self.plan, row)
+
+
+class InventoryItems(StoreResource):
+    """Inventory by offset (its only paging), re-read until one pass is provably complete."""
+
+    def path(self, **kwargs: Any) -> str:
+        return "inventory-items"
+
+    def request_params(
+        self, stream_state: Any, stream_slice: Any = None, next_page_token: Any = None
+    ) -> MutableMapping[str, Any]:
+        return {"limit": self.config.page_size, **(next_page_token or {})}
+
+    def read_records(
+        self,
+        sync_mode: SyncMode,
+        cursor_field: Optional[List[str]] = None,
+        stream_slice: Optional[Mapping[str, Any]] = None,
+        stream_state: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        seen: set[str] = set()
+        for items in offset_passes(self._fetch_items, self.config.page_size, self.logger):
+            for item in items:
+                row = apply_plan(self.plan, dict(item))
+                if row.get("id") not in seen:
+                    seen.add(row.get("id"))
+                    yield row
+
+    def _fetch_items(self, offset: int) -> tuple[list[Mapping[str, Any]], Optional[int]]:
+        _, response = self._fetch_next_page(next_page_token={"offset": offset} if offset else None)
+        body = response_json(response)
+        return as_list(body.get("inventory_items")), _optional_int(body.get("total_records"))

@@ -43,12 +43,12 @@ class PageRequest:
     start: str  # inclusive, `YYYY-MM-DD HH:MM:SS` UTC
     end: str  # inclusive
     offset: int = 0
-    sorted_by_date_updated: bool = True
+    sort: Optional[str] = "date_updated"  # ascending; None leaves Order Desk's default order
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"modified_start_date": self.start, "modified_end_date": self.end}
-        if self.sorted_by_date_updated:
-            params.update(order_by="date_updated", order="asc")
+        if self.sort:
+            params.update(order_by=self.sort, order="asc")
         if self.offset:
             params["offset"] = self.offset
         return params
@@ -74,9 +74,8 @@ class OrderPager:
         # second mode: the second being paged by offset and what its passes saw
         self._resume_mode = KEYSET
         self._second_ids: set[str] = set()
-        self._pass_ids: set[str] = set()
-        self._pass_total: Optional[int] = None
-        self._pass_changed = False
+        self._stable_total: Optional[int] = None
+        self._stable_ids: set[str] = set()
         self._passes = 0
         self._range_total: Optional[int] = None  # orders in [second, end] when second mode began
         # window mode
@@ -118,13 +117,9 @@ class OrderPager:
             self._request = None
             return fresh
         if keys[0] == keys[-1]:
-            # The whole page is one second, and there is more: page that second by offset. This page,
-            # the window's first, also counts as the first page of that second's first pass.
-            page_ids = [_order_id(o) for o in orders]
-            self._start_second_mode(keys[0], already_seen=set(page_ids) | self._boundary_ids_at(keys[0]))
-            self._pass_ids.update(page_ids)
+            # The whole page is one second, and there is more: page that second by offset.
+            self._start_second_mode(keys[0], already_seen={_order_id(o) for o in orders} | self._boundary_ids_at(keys[0]))
             self._range_total = total
-            self._request = PageRequest(keys[0], keys[0], len(orders))
             return fresh
         last = keys[-1]
         self._boundary_second = last
@@ -149,44 +144,42 @@ class OrderPager:
         self._mode = SECOND_PASS
         self._second_ids = already_seen
         self._range_total = None
-        self._passes = 0
-        self._new_pass()
-        self._request = PageRequest(second, second, 0, sorted_by_date_updated=self._resume_mode == KEYSET)
-
-    def _new_pass(self) -> None:
-        self._passes += 1
-        if self._passes > MAX_PASSES_OVER_ONE_SECOND:
-            raise PagingError(
-                f"The orders updated at {self._request.start if self._request else '?'} UTC kept changing while they were read "
-                f"({MAX_PASSES_OVER_ONE_SECOND} passes). Run the sync again later."
-            )
-        self._pass_ids = set()
-        self._pass_total = None
-        self._pass_changed = False
+        self._stable_total, self._stable_ids = None, set()
+        self._passes = 1
+        # Within one second every order has the same date_updated, so sort by id: ties under an offset
+        # come back in the same order on every page, as far as Order Desk honours `order_by` at all.
+        sort = "id" if self._resume_mode == KEYSET else None
+        self._request = PageRequest(second, second, 0, sort)
 
     def _accept_second(self, request: PageRequest, orders, total, page_limit) -> list:
         ids = [_order_id(o) for o in orders]
-        if self._pass_total is None:
-            self._pass_total = total
-        elif total != self._pass_total:
-            self._pass_changed = True
-        self._pass_ids.update(ids)
+        # While the total stays the same no order has left the second (orders only ever leave a past
+        # second), so the ids seen on all pages since the total last changed are of one fixed set.
+        if total != self._stable_total:
+            self._stable_total, self._stable_ids = total, set(ids)
+        else:
+            self._stable_ids.update(ids)
         fresh = [o for o, i in zip(orders, ids) if i not in self._second_ids]
         self._second_ids.update(ids)
         if not _is_last_page(request.offset, len(orders), total, page_limit):
-            self._request = PageRequest(request.start, request.end, request.offset + len(orders), request.sorted_by_date_updated)
+            self._request = PageRequest(request.start, request.end, request.offset + len(orders), request.sort)
             return fresh
-        if self._pass_changed or total is None or len(self._pass_ids) < total:
+        if total is not None and len(self._stable_ids) < total:
+            self._passes += 1
+            if self._passes > MAX_PASSES_OVER_ONE_SECOND:
+                raise PagingError(
+                    f"The orders updated at {request.start} UTC kept changing while they were read "
+                    f"({MAX_PASSES_OVER_ONE_SECOND} passes). Run the sync again later."
+                )
             self._logger.info(f"Orders at {request.start} UTC changed while being read; reading that second again.")
-            self._new_pass()
-            self._request = PageRequest(request.start, request.end, 0, request.sorted_by_date_updated)
+            self._request = PageRequest(request.start, request.end, 0, request.sort)
             return fresh
         self._advance_checkpoint(request.start)
         self._boundary_second, self._boundary_ids = None, set()
         after = format_api_time(parse_api_time(request.start) + SECOND)
         self._mode = self._resume_mode
-        # Rows only ever leave a past window, so if the second alone holds as many orders as the whole
-        # rest of the range did, nothing follows it.
+        # Orders only ever leave a past window, so if the second alone holds as many orders as the
+        # whole range did when the second was reached, nothing follows it.
         nothing_after = self._range_total is not None and total >= self._range_total
         if after > self._end or nothing_after:
             self._request = None
@@ -206,21 +199,23 @@ class OrderPager:
 
     def _window_from(self, start: str) -> PageRequest:
         end = min(format_api_time(parse_api_time(start) + self._window_span - SECOND), self._end)
-        return PageRequest(start, max(start, end), 0, sorted_by_date_updated=False)
+        return PageRequest(start, max(start, end), 0, sort=None)
 
     def _accept_window(self, request: PageRequest, orders, keys, total, page_limit) -> list:
-        count = total if total is not None else len(orders)
-        if len(orders) >= count:
+        # Without a total, only a short page proves the window fit in it.
+        count = total if total is not None else (len(orders) if len(orders) < page_limit else None)
+        if count is not None and len(orders) >= count:
             self._advance_checkpoint(request.end)
             growth = WINDOW_FILL * self._page_size / max(count, 1)
             self._window_span = max(SECOND, self._window_span * min(4.0, max(1.0, growth)))
             after = format_api_time(parse_api_time(request.end) + SECOND)
             self._request = None if after > self._end else self._window_from(after)
-            return list(orders)
+            return self._drop_boundary_repeats(orders, keys)
         if request.start == request.end:
-            self._start_second_mode(request.start, already_seen=set())
+            self._start_second_mode(request.start, already_seen=self._boundary_ids_at(request.start))
             return []
-        self._window_span = max(SECOND, self._window_span * (WINDOW_FILL * page_limit / count))
+        shrink = WINDOW_FILL * page_limit / count if count else 0.5
+        self._window_span = max(SECOND, self._window_span * shrink)
         self._request = self._window_from(request.start)
         return []
 

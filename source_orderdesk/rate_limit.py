@@ -60,15 +60,19 @@ class TokenBucketPolicy(BaseCallRatePolicy):
         )
 
     def update(self, available_calls: Optional[int], call_reset_ts: Any) -> None:
-        """Never believe we hold more than the server says we do.
+        """Follow the server when it holds fewer tokens than we think (another app shares the store's bucket).
 
-        The header is the server's bucket rounded down, so the server holds at most one token more.
+        The header is the server's bucket rounded down: it holds between R and R + 1 tokens. Cutting
+        our own count to R on every response would throw away the refill that happened while the
+        request was in flight and slow a long sync by a third, so only a count above R + 1, which
+        the server cannot have, is cut, and then to R.
         """
         if available_calls is None:
             return
         with self._lock:
             self._refill()
-            self._tokens = min(self._tokens, available_calls + 0.999)
+            if self._tokens >= available_calls + 1:
+                self._tokens = float(available_calls)
 
     def _refill(self) -> None:
         now = self._clock()

@@ -9,11 +9,12 @@ does not know pass through unchanged, so new Order Desk fields are never dropped
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any, Callable, Mapping, Optional
 
 import orjson
 
-from .timestamps import ZERO_DATES, PayloadError, to_rfc3339
+from .timestamps import ZERO_DATES, PayloadError, is_zero_date, to_rfc3339
 
 Converter = Callable[[Any], Any]
 # (field name, types that need no conversion, converter), one per declared property
@@ -82,7 +83,8 @@ def _to_date_time(value: Any) -> Optional[str]:
         try:
             return to_rfc3339(value)
         except (ValueError, OverflowError):
-            pass
+            if is_zero_date(value):
+                return None
     raise FieldError(f"{value!r} is not a date and time")
 
 
@@ -91,12 +93,13 @@ def _to_date(value: Any) -> Optional[str]:
         return None
     if isinstance(value, str):
         text = value.strip()
-        if len(text) == 10 and text[4] == "-" and text[7] == "-" and text.replace("-", "").isdigit():
-            return text
         try:
+            if len(text) == 10:
+                return date.fromisoformat(text).isoformat()
             return to_rfc3339(text)[:10]
         except (ValueError, OverflowError):
-            pass
+            if is_zero_date(text):
+                return None
     raise FieldError(f"{value!r} is not a date")
 
 

@@ -14,6 +14,7 @@ from airbyte_cdk.models import (
     FailureType,
     Status,
     StreamDescriptor,
+    SyncMode,
 )
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
@@ -46,6 +47,15 @@ class SourceOrderdesk(AbstractSource):
             raise ConfigError(f"The config file {config_path} must hold a JSON object with store_id and api_key.")
         return config
 
+    def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
+        """Trim pasted credentials here, before the CDK registers the secrets it masks in the output,
+        so that the value sent (and possibly logged) is the value masked."""
+        trimmed = dict(config)
+        for key in ("store_id", "api_key"):
+            if isinstance(trimmed.get(key), str):
+                trimmed[key] = trimmed[key].strip()
+        return trimmed
+
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """As the CDK's, but the message is shown as written (the CDK shows a returned message's repr)."""
         ok, message = self.check_connection(logger, config)
@@ -66,7 +76,7 @@ class SourceOrderdesk(AbstractSource):
         except AirbyteTracedException as error:
             if error.failure_type == FailureType.config_error:
                 return False, error.message
-            return False, f"Could not reach Order Desk at {parsed.api_url}. {cdk_error_text(error)}"
+            return False, f"Order Desk's connection test at {parsed.api_url} failed: {cdk_error_text(error)}"
         except Exception as error:  # anything else is still the user's connection to fix, not a crash
             return False, f"Could not reach Order Desk at {parsed.api_url}: {error}"
         if str(body.get("status", "")).lower() != "success":
@@ -102,6 +112,10 @@ class SourceOrderdesk(AbstractSource):
         failures: MutableMapping[str, AirbyteTracedException] = {}
 
         in_pass = [c for c in catalog.streams if c.stream.name in streams and _reads_orders(streams[c.stream.name])]
+        for configured in in_pass:
+            if configured.sync_mode == SyncMode.incremental and not streams[configured.stream.name].cursor_field:
+                logger.warning(f"{configured.stream.name} has no cursor; it is read as a full refresh.")
+                configured.sync_mode = SyncMode.full_refresh
         if in_pass:
             selected = [(c, streams[c.stream.name].plan, streams[c.stream.name].cursor_field) for c in in_pass]
             order_pass = OrderPass(streams["orders"], selected, state_manager, logger)

@@ -303,6 +303,12 @@ class Store(StoreResource):
 class InventoryItems(StoreResource):
     """Inventory by offset (its only paging), re-read until one pass is provably complete."""
 
+    @property
+    def is_resumable(self) -> bool:
+        # HttpStream's `state` setter would make the CDK treat this stream as resumable full refresh and
+        # call read_records again until a page cursor says it is done; this stream has no page cursor.
+        return False
+
     def path(self, **kwargs: Any) -> str:
         return "inventory-items"
 

@@ -51,12 +51,22 @@ def api_time_key(value: Any, order: Optional[Mapping[str, Any]] = None) -> str:
 
 
 def to_rfc3339(value: str) -> str:
-    """`2024-03-05 14:02:19` → `2024-03-05T14:02:19Z` (the fast path); anything else via a parser."""
+    """`2024-03-05 14:02:19` → `2024-03-05T14:02:19Z` (the fast path); anything else via a parser.
+
+    Raises ValueError for a date that does not exist (`2024-02-30`), which the fast path checks too.
+    """
     if _is_api_layout(value):
+        datetime.fromisoformat(value)  # cheap validation: a malformed date must not reach a typed column
         return f"{value[:10]}T{value[11:]}Z"
     if len(value) == 20 and value[10] == "T" and value[19] == "Z" and _is_api_layout(value[:10] + " " + value[11:19]):
         return value
     return parse_api_time(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def is_zero_date(value: str) -> bool:
+    """MySQL's "no date" values: `0000-00-00`, and partial ones such as `2024-00-00 00:00:00`."""
+    date = value.strip()[:10]
+    return len(date) == 10 and (date.startswith("0000") or date[5:7] == "00" or date[8:10] == "00")
 
 
 def from_state_value(value: Any) -> Optional[str]:

@@ -1,0 +1,38 @@
+# Every target sets up what it needs: a fresh machine needs only python3 (3.10+) and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint unit integration bench clean
+
+$(STAMP): setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[tests,demo]'
+	touch $(STAMP)
+
+## demo: sync a realistic sandbox store into ./demo_output/orderdesk.duckdb (CONFIG=path/to/config.json for a real store)
+demo: $(STAMP)
+	$(BIN)/python -m demo $(if $(CONFIG),--config $(CONFIG))
+
+## test: lint, then every test (unit, sandbox integration, standard suite, packaging, end-to-end)
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest unit_tests
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest integration_tests
+
+## bench: the benchmark suite against the sandbox; writes bench/RESULTS.md
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo_output .tmp

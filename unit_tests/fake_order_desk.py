@@ -1,0 +1,83 @@
+"""A tiny in-memory stand-in for `GET /orders`, for driving `OrderPager` without HTTP.
+
+It keeps only what paging depends on: each order's id and `date_updated`, the inclusive
+`modified_start_date`/`modified_end_date` filter, `order_by=date_updated` (or Order Desk's default
+order when the API "ignores" it), offset/limit and `total_records`. Orders that share a second come
+back in a configurable tie order, which may change from one query to the next, as it may with a SQL
+`ORDER BY date_updated LIMIT ... OFFSET ...` whose plan depends on the offset (MySQL is free to return
+ties in any order, and does so differently for different LIMIT/OFFSET). A hook runs before every query, so a test can update
+orders mid-sync (an update moves `date_updated` to "now", after the sync's upper bound).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from source_orderdesk.paging import OrderPager, PageRequest
+
+AFTER_THE_SYNC = "2030-01-01 00:00:00"  # where an order lands when it is updated mid-sync
+
+
+@dataclass
+class FakeOrderDesk:
+    orders: Dict[str, str]  # id -> date_updated, `YYYY-MM-DD HH:MM:SS`
+    honours_order_by: bool = True
+    shuffle_ties: bool = False
+    omit_total: bool = False
+    seed: int = 0
+    before_query: Optional[Callable[[FakeOrderDesk, int], None]] = None
+    requests: List[PageRequest] = field(default_factory=list)
+
+    def update(self, order_id: str, date_updated: str = AFTER_THE_SYNC) -> None:
+        self.orders[order_id] = date_updated
+
+    def query(self, request: PageRequest, limit: int) -> Tuple[List[Dict[str, Any]], Optional[int]]:
+        if self.before_query is not None:
+            self.before_query(self, len(self.requests))
+        self.requests.append(request)
+        rows = [(order_id, updated) for order_id, updated in self.orders.items() if request.start <= updated <= request.end]
+        if request.sorted_by_date_updated and self.honours_order_by:
+            # Ties in an order that depends on the query (not on how often it was asked): asking the same
+            # page again gives the same rows, but neighbouring offsets need not agree with each other.
+            tie = random.Random(f"{self.seed}|{request.start}|{request.end}|{request.offset}") if self.shuffle_ties else None
+            rows.sort(key=lambda row: (row[1], tie.random() if tie else _numeric(row[0])))
+        else:
+            # Order Desk's default order (date_added DESC), which has nothing to do with date_updated.
+            rows.sort(key=lambda row: _numeric(row[0]), reverse=True)
+        page = rows[request.offset : request.offset + limit]
+        total = None if self.omit_total else len(rows)
+        return [{"id": order_id, "date_updated": updated} for order_id, updated in page], total
+
+
+def _numeric(order_id: str) -> Any:
+    return int(order_id) if order_id.isdigit() else order_id
+
+
+@dataclass
+class Run:
+    emitted: List[Tuple[str, str]]  # (id, date_updated) in the order handed out
+    requests: List[PageRequest]
+    checkpoints: List[Optional[str]]  # the pager's checkpoint after each accepted page
+    # after each accepted page: (checkpoint, ids handed out so far)
+    progress: List[Tuple[Optional[str], List[str]]]
+
+    @property
+    def ids(self) -> List[str]:
+        return [order_id for order_id, _ in self.emitted]
+
+
+def drain(pager: OrderPager, api: FakeOrderDesk, limit: int, max_requests: int = 2_000) -> Run:
+    emitted: List[Tuple[str, str]] = []
+    checkpoints: List[Optional[str]] = []
+    progress: List[Tuple[Optional[str], List[str]]] = []
+    while (request := pager.next_request) is not None:
+        if len(api.requests) >= max_requests:
+            raise AssertionError(f"the pager did not finish within {max_requests} requests")
+        page, total = api.query(request, limit)
+        fresh = pager.accept(page, total, limit)
+        emitted.extend((order["id"], order["date_updated"]) for order in fresh)
+        checkpoints.append(pager.checkpoint)
+        progress.append((pager.checkpoint, [order_id for order_id, _ in emitted]))
+    return Run(emitted, list(api.requests), checkpoints, progress)

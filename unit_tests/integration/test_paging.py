@@ -1,0 +1,382 @@
+"""How a read pages through `GET /orders`: where paging ends, keyset restarts, bulk seconds."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timezone
+from typing import List
+from unittest import TestCase
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from airbyte_cdk.models import SyncMode
+from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
+
+from .config import ConfigBuilder
+from .request_builder import OrderDeskRequestBuilder
+from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page
+from .source_runner import catalog, read_source, records_of
+
+_START = "2024-01-01 00:00:00"  # ConfigBuilder's start date
+_END = SERVER_NOW
+
+
+def _orders(start: str = _START, end: str = _END, limit: int = 500, offset: int = 0) -> OrderDeskRequestBuilder:
+    return OrderDeskRequestBuilder.orders().with_window(start, end).with_limit(limit).with_offset(offset)
+
+
+def _ids(records: List[dict]) -> List[str]:
+    return [record["id"] for record in records]
+
+
+class PagingEndTest(TestCase):
+    @pytest.fixture(autouse=True)
+    def _fake_time(self, fake_time) -> None:  # type: ignore[no-untyped-def]
+        self._time = fake_time
+
+    def _clock(self, http_mocker: HttpMocker) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+
+    @HttpMocker()
+    def test_given_a_full_page_reaching_total_records_when_read_then_no_further_page_is_requested(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        self._clock(http_mocker)
+        http_mocker.get(
+            _orders(limit=2).build(),
+            orders_page(a_bare_order("1", "2024-02-01 10:00:00"), a_bare_order("2", "2024-02-01 10:00:01"))
+            .with_total_records(2)
+            .with_limit(2)
+            .build(),
+        )
+
+        output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
+
+        assert _ids(records_of(output, "orders")) == ["1", "2"]
+        assert len(self._time.urls("/orders")) == 1
+
+    @HttpMocker()
+    def test_given_an_empty_first_page_when_read_then_no_records_and_the_stream_completes(self, http_mocker: HttpMocker) -> None:
+        self._clock(http_mocker)
+        http_mocker.get(_orders().build(), orders_page().with_total_records(0).build())
+
+        output = read_source(ConfigBuilder().build(), catalog("orders"))
+
+        assert output.records == []
+        assert output.errors == []
+        assert output.get_stream_statuses("orders")[-1].name == "COMPLETE"
+
+    @HttpMocker()
+    def test_given_a_short_page_without_total_records_when_read_then_paging_stops(self, http_mocker: HttpMocker) -> None:
+        self._clock(http_mocker)
+        http_mocker.get(
+            _orders(limit=3).build(),
+            orders_page(a_bare_order("1", "2024-02-01 10:00:00"), a_bare_order("2", "2024-02-01 10:00:01"))
+            .without_total_records()
+            .with_limit(3)
+            .build(),
+        )
+
+        output = read_source(ConfigBuilder().with_page_size(3).build(), catalog("orders"))
+
+        assert _ids(records_of(output, "orders")) == ["1", "2"]
+        assert len(self._time.urls("/orders")) == 1
+
+    @HttpMocker()
+    def test_given_a_full_page_without_total_records_when_read_then_paging_stops_at_the_next_short_page(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        self._clock(http_mocker)
+        http_mocker.get(
+            _orders(limit=2).build(),
+            orders_page(a_bare_order("1", "2024-02-01 10:00:00"), a_bare_order("2", "2024-02-01 10:00:01"))
+            .without_total_records()
+            .with_limit(2)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-02-01 10:00:01", limit=2).build(),
+            orders_page(a_bare_order("2", "2024-02-01 10:00:01")).without_total_records().with_limit(2).build(),
+        )
+
+        output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
+
+        assert _ids(records_of(output, "orders")) == ["1", "2"]
+
+
+class KeysetPagingTest(TestCase):
+    @pytest.fixture(autouse=True)
+    def _fake_time(self, fake_time) -> None:  # type: ignore[no-untyped-def]
+        self._time = fake_time
+
+    @HttpMocker()
+    def test_given_three_pages_when_read_then_each_page_starts_at_the_previous_pages_last_second_with_offset_0(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _orders(limit=2).build(),
+            orders_page(a_bare_order("1", "2024-02-01 10:00:00"), a_bare_order("2", "2024-02-01 11:00:00"))
+            .with_total_records(5)
+            .with_limit(2)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-02-01 11:00:00", limit=2).build(),
+            orders_page(a_bare_order("2", "2024-02-01 11:00:00"), a_bare_order("3", "2024-02-02 09:30:00"))
+            .with_total_records(4)
+            .with_limit(2)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-02-02 09:30:00", limit=2).build(),
+            orders_page(
+                a_bare_order("3", "2024-02-02 09:30:00"),
+                a_bare_order("4", "2024-02-03 08:00:00"),
+            )
+            .with_total_records(3)
+            .with_limit(2)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-02-03 08:00:00", limit=2).build(),
+            orders_page(a_bare_order("4", "2024-02-03 08:00:00"), a_bare_order("5", "2024-02-04 08:00:00"))
+            .with_total_records(2)
+            .with_limit(2)
+            .build(),
+        )
+
+        output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
+
+        assert _ids(records_of(output, "orders")) == ["1", "2", "3", "4", "5"]
+        assert all("offset=" not in url for url in self._time.urls("/orders"))
+
+    @HttpMocker()
+    def test_given_a_page_boundary_inside_a_second_when_read_then_the_boundary_orders_are_emitted_once(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _orders(limit=3).build(),
+            orders_page(
+                a_bare_order("10", "2024-02-01 10:00:00"),
+                a_bare_order("11", "2024-02-01 10:00:07"),
+                a_bare_order("12", "2024-02-01 10:00:07"),
+            )
+            .with_total_records(5)
+            .with_limit(3)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-02-01 10:00:07", limit=3).build(),
+            orders_page(
+                a_bare_order("11", "2024-02-01 10:00:07"),
+                a_bare_order("12", "2024-02-01 10:00:07"),
+                a_bare_order("13", "2024-02-01 10:00:09"),
+            )
+            .with_total_records(4)
+            .with_limit(3)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-02-01 10:00:09", limit=3).build(),
+            orders_page(a_bare_order("13", "2024-02-01 10:00:09"), a_bare_order("14", "2024-02-01 10:00:10"))
+            .with_total_records(2)
+            .with_limit(3)
+            .build(),
+        )
+
+        output = read_source(ConfigBuilder().with_page_size(3).build(), catalog("orders"))
+
+        ids = _ids(records_of(output, "orders"))
+        assert sorted(ids) == ["10", "11", "12", "13", "14"]
+        assert Counter(ids).most_common(1)[0][1] == 1
+
+    def test_given_a_second_holding_more_orders_than_a_page_when_read_then_it_is_paged_by_offset_and_each_id_emitted_once(
+        self,
+    ) -> None:
+        bulk = "2024-02-10 03:00:00"  # a bulk import: five orders in one second, page size 2
+        with HttpMocker() as http_mocker:  # the second's offset 0 may or may not be asked again: both are fine
+            http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+            http_mocker.get(
+                _orders(limit=2).build(),
+                orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
+            )
+            http_mocker.get(
+                _orders(start=bulk, end=bulk, limit=2).build(),
+                orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(5).with_limit(2).build(),
+            )
+            http_mocker.get(
+                _orders(start=bulk, end=bulk, limit=2, offset=2).build(),
+                orders_page(a_bare_order("3", bulk), a_bare_order("4", bulk))
+                .with_total_records(5)
+                .with_offset(2)
+                .with_limit(2)
+                .build(),
+            )
+            http_mocker.get(
+                _orders(start=bulk, end=bulk, limit=2, offset=4).build(),
+                orders_page(a_bare_order("5", bulk)).with_total_records(5).with_offset(4).with_limit(2).build(),
+            )
+            http_mocker.get(
+                _orders(start="2024-02-10 03:00:01", limit=2).build(),
+                orders_page(a_bare_order("6", "2024-02-11 00:00:00")).with_total_records(1).with_limit(2).build(),
+            )
+
+            output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
+
+        assert _ids(records_of(output, "orders")) == ["1", "2", "3", "4", "5", "6"]
+        urls = self._time.urls("/orders")
+        assert any("offset=4" in url for url in urls)  # the second was paged by offset ...
+        assert "modified_start_date=2024-02-10+03%3A00%3A01" in urls[-1]  # ... then paging went on after it
+        assert len(urls) <= 5
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason=(
+            "BUG: paging.py:124-125 counts the bulk second's first page (read from the whole window) in the first "
+            "offset pass; order 1 left the second before offset 2 was read, so the pass looks complete while order 3, "
+            "shifted below offset 2, was never returned, and the state moves past that second for good"
+        ),
+    )
+    def test_given_an_order_leaves_a_bulk_second_between_its_pages_when_read_then_no_order_is_lost(self) -> None:
+        bulk = "2024-02-10 03:00:00"
+        with HttpMocker() as http_mocker:  # not the decorator: the last mock is only hit once the bug is fixed
+            http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+            http_mocker.get(
+                _orders(limit=2).build(),
+                orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
+            )
+            # order 1 was updated just after page 1: second `bulk` now holds 2, 3, 4, 5
+            http_mocker.get(
+                _orders(start=bulk, end=bulk, limit=2, offset=2).build(),
+                orders_page(a_bare_order("4", bulk), a_bare_order("5", bulk))
+                .with_total_records(4)
+                .with_offset(2)
+                .with_limit(2)
+                .build(),
+            )
+            http_mocker.get(
+                _orders(start="2024-02-10 03:00:01", limit=2).build(),
+                orders_page(a_bare_order("6", "2024-02-11 00:00:00")).with_total_records(1).with_limit(2).build(),
+            )
+            http_mocker.get(
+                _orders(start=bulk, end=bulk, limit=2).build(),
+                orders_page(a_bare_order("2", bulk), a_bare_order("3", bulk)).with_total_records(4).with_limit(2).build(),
+            )
+
+            output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
+
+        assert "3" in _ids(records_of(output, "orders"))
+
+    @HttpMocker()
+    def test_given_many_pages_when_read_then_every_id_is_emitted_exactly_once(self, http_mocker: HttpMocker) -> None:
+        # 40 orders, two per second, page size 5: every page restarts at its last second and re-reads it.
+        times = [f"2024-02-01 10:00:{n // 2:02d}" for n in range(40)]
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        start, index, remaining = _START, 0, 40
+        while True:
+            page = list(range(index, min(index + 5, 40)))
+            http_mocker.get(
+                _orders(start=start, limit=5).build(),
+                orders_page(*(a_bare_order(str(n), times[n]) for n in page)).with_total_records(remaining).with_limit(5).build(),
+            )
+            if index + 5 >= 40:
+                break
+            last = times[page[-1]]
+            index = min(n for n in range(40) if times[n] == last)
+            remaining = 40 - index
+            start = last
+
+        output = read_source(ConfigBuilder().with_page_size(5).build(), catalog("orders"))
+
+        ids = _ids(records_of(output, "orders"))
+        assert sorted(ids, key=int) == [str(n) for n in range(40)]
+        assert len(ids) == len(set(ids))
+
+
+class RequestShapeTest(TestCase):
+    @pytest.fixture(autouse=True)
+    def _fake_time(self, fake_time) -> None:  # type: ignore[no-untyped-def]
+        self._time = fake_time
+
+    @HttpMocker()
+    def test_given_folder_ids_when_read_then_folder_id_is_sent_comma_separated(self, http_mocker: HttpMocker) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _orders().with_folder_ids([31201, 31203]).build(),
+            orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build(),
+        )
+
+        output = read_source(ConfigBuilder().with_folder_ids([31201, 31203]).build(), catalog("orders"))
+
+        assert _ids(records_of(output, "orders")) == ["1"]
+
+    @HttpMocker()
+    def test_given_a_start_date_with_time_when_read_then_the_window_starts_at_it_and_ends_at_order_desks_clock(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response("2024-05-05 05:05:05"))
+        http_mocker.get(
+            _orders(start="2024-04-01 06:30:00", end="2024-05-05 05:05:05").build(),
+            orders_page().build(),
+        )
+
+        output = read_source(ConfigBuilder().with_start_date("2024-04-01T06:30:00Z").build(), catalog("orders"))
+
+        assert output.errors == []
+
+    @HttpMocker()
+    def test_given_order_desk_does_not_report_its_clock_when_read_then_the_window_ends_at_the_local_utc_time(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        http_mocker.get(
+            OrderDeskRequestBuilder.test_endpoint().build(),
+            HttpResponse(json.dumps({"status": "success", "message": "Connection Successful"}), 200),
+        )
+        http_mocker.get(OrderDeskRequestBuilder.orders().with_any_query_params().build(), orders_page().build())
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+
+        output = read_source(ConfigBuilder().build(), catalog("orders"))
+
+        after = datetime.now(timezone.utc)
+        (url,) = self._time.urls("/orders")
+        end = datetime.strptime(parse_qs(urlparse(url).query)["modified_end_date"][0], "%Y-%m-%d %H:%M:%S").replace(
+            tzinfo=timezone.utc
+        )
+        assert before <= end <= after
+        assert output.is_in_logs("did not report its clock")
+
+    @HttpMocker()
+    def test_given_every_request_when_read_then_it_carries_both_auth_headers_and_a_user_agent(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        user_agent_prefix = "airbyte-source-orderdesk/"
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build())
+        seen_agents: List[str] = []
+
+        import requests
+
+        original_send = requests.Session.send
+
+        def spy(session, request, **kwargs):  # type: ignore[no-untyped-def]
+            seen_agents.append(request.headers.get("User-Agent", ""))
+            return original_send(session, request, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(requests.Session, "send", spy)
+            read_source(ConfigBuilder().build(), catalog("orders"))
+
+        assert len(seen_agents) == 2  # the auth headers are required by both matchers above
+        assert all(agent.startswith(user_agent_prefix) for agent in seen_agents)
+
+    @HttpMocker()
+    def test_given_a_full_refresh_when_read_then_the_window_starts_at_the_start_date(self, http_mocker: HttpMocker) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build())
+
+        output = read_source(ConfigBuilder().build(), catalog("orders", sync_mode=SyncMode.full_refresh))
+
+        assert _ids(records_of(output, "orders")) == ["1"]

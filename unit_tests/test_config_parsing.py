@@ -1,0 +1,129 @@
+"""`OrderDeskConfig.from_mapping`: defaults, accepted forms, and the messages of the connector's own checks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict
+
+import pytest
+from airbyte_cdk.models import FailureType
+
+from source_orderdesk.config import DEFAULT_API_URL, ConfigError, OrderDeskConfig
+
+NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def _parse(**overrides: Any) -> OrderDeskConfig:
+    config: Dict[str, Any] = {"store_id": "4471", "api_key": "key"}
+    config.update(overrides)
+    return OrderDeskConfig.from_mapping(config, now=NOW)
+
+
+def _error(**overrides: Any) -> ConfigError:
+    with pytest.raises(ConfigError) as raised:
+        _parse(**overrides)
+    assert raised.value.failure_type == FailureType.config_error
+    return raised.value
+
+
+def test_given_only_credentials_when_parsing_then_every_other_setting_has_its_default() -> None:
+    config = _parse()
+
+    assert config.start_date == datetime(2000, 1, 1, tzinfo=timezone.utc)
+    assert config.lookback == timedelta(minutes=10)
+    assert config.page_size == 500
+    assert config.folder_ids == ()
+    assert config.api_url == DEFAULT_API_URL
+    assert config.url_base == DEFAULT_API_URL + "/"
+
+
+def test_given_a_date_only_start_date_when_parsing_then_it_is_midnight_utc() -> None:
+    assert _parse(start_date="2024-01-31").start_date == datetime(2024, 1, 31, tzinfo=timezone.utc)
+
+
+def test_given_a_utc_date_time_start_date_when_parsing_then_it_is_kept_to_the_second() -> None:
+    assert _parse(start_date="2024-01-31T06:07:08Z").start_date == datetime(2024, 1, 31, 6, 7, 8, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_given_no_start_date_when_parsing_then_every_order_is_replicated(value: Any) -> None:
+    assert _parse(start_date=value).start_date.year == 2000
+
+
+@pytest.mark.parametrize("value", ["2024/01/31", "31-01-2024", "2024-01-31T06:07:08+02:00", "yesterday", "2024-01-31 06:07:08"])
+def test_given_a_malformed_start_date_when_parsing_then_the_message_shows_the_accepted_forms(value: str) -> None:
+    message = _error(start_date=value).message
+
+    assert "Start Date" in message and value in message and "YYYY-MM-DD" in message
+
+
+def test_given_an_impossible_calendar_date_when_parsing_then_the_message_says_so() -> None:
+    assert "not a real calendar date" in _error(start_date="2023-02-29").message
+
+
+def test_given_a_start_date_after_now_when_parsing_then_the_message_says_it_is_in_the_future() -> None:
+    assert "in the future" in _error(start_date="2024-06-01T12:00:01Z").message
+    assert _parse(start_date="2024-06-01T12:00:00Z").start_date == NOW
+
+
+@pytest.mark.parametrize("store_id", ["abc", "44 71", "-4471"])
+def test_given_a_store_id_that_is_not_digits_when_parsing_then_the_message_names_the_store_id(store_id: str) -> None:
+    assert "Store ID" in _error(store_id=store_id).message
+
+
+def test_given_credentials_with_surrounding_spaces_when_parsing_then_they_are_trimmed() -> None:
+    config = _parse(store_id=" 4471 ", api_key="  key \n")
+
+    assert (config.store_id, config.api_key) == ("4471", "key")
+
+
+@pytest.mark.parametrize("field, title", [("store_id", "Store ID"), ("api_key", "API Key")])
+@pytest.mark.parametrize("value", [None, "", "   ", 4471])
+def test_given_a_missing_credential_when_parsing_then_the_message_names_it(field: str, title: str, value: Any) -> None:
+    assert title in _error(**{field: value}).message
+
+
+@pytest.mark.parametrize("page_size", [0, 501, -1, 2.5, "100", True])
+def test_given_a_page_size_out_of_range_or_not_a_whole_number_when_parsing_then_the_message_gives_the_range(
+    page_size: Any,
+) -> None:
+    message = _error(page_size=page_size).message
+
+    assert "page_size" in message and "1 to 500" in message
+
+
+@pytest.mark.parametrize("page_size", [1, 250, 500])
+def test_given_a_page_size_in_range_when_parsing_then_it_is_used(page_size: int) -> None:
+    assert _parse(page_size=page_size).page_size == page_size
+
+
+@pytest.mark.parametrize("minutes, expected", [(0, timedelta(0)), (1440, timedelta(days=1)), (10080, timedelta(days=7))])
+def test_given_a_lookback_in_range_when_parsing_then_it_is_a_timedelta(minutes: int, expected: timedelta) -> None:
+    assert _parse(lookback_window_minutes=minutes).lookback == expected
+
+
+@pytest.mark.parametrize("minutes", [-1, 10081, "10"])
+def test_given_a_lookback_out_of_range_when_parsing_then_the_message_gives_the_range(minutes: Any) -> None:
+    assert "lookback_window_minutes" in _error(lookback_window_minutes=minutes).message
+
+
+def test_given_folder_ids_as_numbers_or_digit_strings_when_parsing_then_they_are_ints_without_duplicates_in_order() -> None:
+    assert _parse(folder_ids=[31203, "31201", 31203, " 31202 "]).folder_ids == (31203, 31201, 31202)
+
+
+@pytest.mark.parametrize("folder_ids", [["Shipped"], [True], [1.5], "31201", {"id": 1}])
+def test_given_bad_folder_ids_when_parsing_then_the_message_asks_for_numeric_ids(folder_ids: Any) -> None:
+    message = _error(folder_ids=folder_ids).message
+
+    assert "older" in message and ("number" in message or "numeric" in message)
+
+
+@pytest.mark.parametrize("api_url", ["ftp://orderdesk.example.com", "app.orderdesk.me/api/v2", "https://", "not a url"])
+def test_given_an_api_url_that_is_not_http_when_parsing_then_the_message_names_the_api_url(api_url: str) -> None:
+    message = _error(api_url=api_url).message
+
+    assert "API URL" in message and DEFAULT_API_URL in message
+
+
+def test_given_an_api_url_with_a_trailing_slash_when_parsing_then_the_base_has_exactly_one() -> None:
+    assert _parse(api_url="https://sandbox.example.com/api/v2/").url_base == "https://sandbox.example.com/api/v2/"

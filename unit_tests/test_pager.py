@@ -1,0 +1,470 @@
+"""`OrderPager`, the request planner of the orders pass, driven by an in-memory fake Order Desk."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Dict, List
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from source_orderdesk.paging import MAX_PASSES_OVER_ONE_SECOND, OrderPager, PageRequest, PagingError
+
+from .fake_order_desk import AFTER_THE_SYNC, FakeOrderDesk, drain
+
+START = "2024-03-05 00:00:00"
+END = "2024-03-05 23:59:59"
+_BASE = datetime(2024, 3, 5, 10, 0, 0)
+
+
+def at(second: int) -> str:
+    """`2024-03-05 10:00:00` plus `second` seconds, in Order Desk's layout."""
+    return (_BASE + timedelta(seconds=second)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def store(*seconds: int, first_id: int = 1) -> Dict[str, str]:
+    """Orders with ids first_id, first_id+1, ... updated at the given seconds."""
+    return {str(first_id + n): at(second) for n, second in enumerate(seconds)}
+
+
+# --- requests and params ------------------------------------------------------------------------
+
+
+def test_given_a_window_when_planning_then_first_request_is_the_whole_window_sorted_by_date_updated_from_offset_0() -> None:
+    pager = OrderPager(START, END, page_size=50)
+
+    assert pager.next_request == PageRequest(START, END, 0, True)
+    assert pager.next_request.params() == {
+        "modified_start_date": START,
+        "modified_end_date": END,
+        "order_by": "date_updated",
+        "order": "asc",
+    }
+
+
+def test_given_an_offset_request_when_building_params_then_offset_is_sent_and_unsorted_requests_omit_order_by() -> None:
+    assert PageRequest(at(0), at(0), 100, True).params()["offset"] == 100
+    assert "offset" not in PageRequest(at(0), at(0), 0, True).params()
+    unsorted = PageRequest(at(0), at(5), 0, sorted_by_date_updated=False).params()
+    assert "order_by" not in unsorted and "order" not in unsorted
+
+
+def test_given_start_after_end_when_planning_then_no_request_is_made() -> None:
+    pager = OrderPager(END, START, page_size=50)
+
+    assert pager.next_request is None
+    assert pager.checkpoint is None
+
+
+def test_given_no_pending_request_when_accepting_a_page_then_it_raises() -> None:
+    pager = OrderPager(END, START, page_size=50)
+
+    with pytest.raises(RuntimeError):
+        pager.accept([], 0)
+
+
+# --- how paging ends ----------------------------------------------------------------------------
+
+
+def test_given_an_empty_window_when_paging_then_one_request_and_no_checkpoint() -> None:
+    api = FakeOrderDesk({})
+
+    run = drain(OrderPager(START, END, page_size=50), api, limit=50)
+
+    assert run.emitted == [] and len(run.requests) == 1
+    assert run.checkpoints == [None]
+
+
+def test_given_a_full_page_that_reaches_total_records_when_paging_then_it_stops_without_another_request() -> None:
+    api = FakeOrderDesk(store(1, 2, 3))
+
+    run = drain(OrderPager(START, END, page_size=3), api, limit=3)
+
+    assert len(run.requests) == 1
+    assert run.ids == ["1", "2", "3"]
+    assert run.checkpoints == [at(3)]
+
+
+def test_given_no_total_records_and_a_short_page_when_paging_then_it_stops() -> None:
+    api = FakeOrderDesk(store(1, 2, 3, 4), omit_total=True)
+
+    run = drain(OrderPager(START, END, page_size=3), api, limit=3)
+
+    assert run.ids == ["1", "2", "3", "4"]
+    assert len(run.requests) == 2  # [1,2,3] is full, so it asks again from second 3 and gets [3,4]: short
+
+
+def test_given_no_total_records_and_an_empty_page_when_paging_then_it_stops() -> None:
+    pager = OrderPager(START, END, page_size=2)
+    pager.accept([{"id": "1", "date_updated": at(1)}, {"id": "2", "date_updated": at(2)}], None)
+
+    assert pager.next_request == PageRequest(at(2), END)
+    assert pager.accept([], None) == []
+    assert pager.next_request is None
+
+
+def test_given_api_clamps_the_limit_when_paging_then_the_echoed_limit_decides_a_short_page() -> None:
+    pager = OrderPager(START, END, page_size=500)
+    page = [{"id": str(n), "date_updated": at(n)} for n in range(1, 101)]
+
+    pager.accept(page, None, limit=100)  # 100 < 500 asked, but it is all Order Desk would give
+
+    assert pager.next_request == PageRequest(at(100), END)
+
+
+# --- keyset paging --------------------------------------------------------------------------------
+
+
+def test_given_three_pages_of_distinct_seconds_when_paging_then_each_request_starts_at_the_last_second_of_the_previous_page() -> (
+    None
+):
+    api = FakeOrderDesk(store(1, 2, 3, 4, 5, 6, 7))
+
+    run = drain(OrderPager(START, END, page_size=3), api, limit=3)
+
+    assert run.requests == [
+        PageRequest(START, END),
+        PageRequest(at(3), END),
+        PageRequest(at(5), END),
+    ]  # [5, 6, 7] reaches total_records (3 left from second 5), so paging stops there
+    assert all(request.offset == 0 for request in run.requests)
+    assert run.ids == ["1", "2", "3", "4", "5", "6", "7"]
+
+
+def test_given_a_page_boundary_inside_a_second_when_paging_then_reread_boundary_orders_are_dropped_by_id() -> None:
+    # 3 and 4 share second 10; the first page ends with them, the next one starts with them again.
+    api = FakeOrderDesk({"1": at(1), "2": at(2), "3": at(10), "4": at(10), "5": at(10), "6": at(11)})
+
+    run = drain(OrderPager(START, END, page_size=4), api, limit=4)
+
+    assert run.requests[1] == PageRequest(at(10), END)
+    assert run.ids == ["1", "2", "3", "4", "5", "6"]
+
+
+def test_given_an_order_updated_at_the_same_boundary_second_as_a_new_one_when_paging_then_the_new_one_is_kept() -> None:
+    pager = OrderPager(START, END, page_size=2)
+    pager.accept([{"id": "1", "date_updated": at(1)}, {"id": "2", "date_updated": at(5)}], 4)
+
+    fresh = pager.accept([{"id": "2", "date_updated": at(5)}, {"id": "3", "date_updated": at(5)}], 3)
+
+    assert [order["id"] for order in fresh] == ["3"]
+
+
+def test_given_a_keyset_page_when_accepted_then_checkpoint_is_its_last_second_and_never_moves_back() -> None:
+    api = FakeOrderDesk(store(1, 2, 3, 3, 3, 4))
+
+    run = drain(OrderPager(START, END, page_size=3), api, limit=3)
+
+    assert run.checkpoints[0] == at(3)
+    assert run.checkpoints == sorted(run.checkpoints)
+    assert run.checkpoints[-1] == at(4)
+
+
+def test_given_many_pages_when_paging_then_every_id_is_handed_out_exactly_once() -> None:
+    seconds = [n // 3 for n in range(300)]  # three orders per second
+    api = FakeOrderDesk(store(*seconds))
+
+    run = drain(OrderPager(START, END, page_size=20), api, limit=20)
+
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 301)]
+    assert not [order_id for order_id, count in Counter(run.ids).items() if count > 1]
+
+
+# --- one second holding more orders than a page (bulk import) -------------------------------------
+
+
+def test_given_a_second_holding_more_orders_than_a_page_when_paging_then_that_second_is_paged_by_offset() -> None:
+    api = FakeOrderDesk({**store(5, 5, 5, 5, 5, 5, 5), "8": at(9)})
+
+    run = drain(OrderPager(START, END, page_size=3), api, limit=3)
+
+    assert run.requests[0] == PageRequest(START, END)
+    in_second = [request for request in run.requests if request.start == request.end == at(5)]
+    offsets = [request.offset for request in in_second]
+    assert offsets == sorted(set(offsets)) and offsets[-1] == 6  # one pass, stepping by the page size to the end
+    assert all(request.sorted_by_date_updated for request in in_second)
+    assert run.requests[-1] == PageRequest(at(6), END)  # then keyset paging resumes after that second
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 9)]
+    assert len(run.ids) == 8
+
+
+def test_given_a_bulk_second_when_paging_then_mode_switches_to_second_and_back_to_keyset() -> None:
+    api = FakeOrderDesk({**store(5, 5, 5, 5), "5": at(9), "6": at(10)})
+    pager = OrderPager(START, END, page_size=2)
+
+    modes = []
+    while (request := pager.next_request) is not None:
+        page, total = api.query(request, 2)
+        pager.accept(page, total, 2)
+        modes.append(pager.mode)
+
+    assert "second" in modes
+    assert modes[-1] == "keyset"
+
+
+def test_given_the_bulk_second_is_the_last_in_the_window_when_paging_then_no_request_follows_it() -> None:
+    api = FakeOrderDesk(store(5, 5, 5, 5, 5))
+
+    run = drain(OrderPager(START, END, page_size=2), api, limit=2)
+
+    assert all(request.start <= at(5) for request in run.requests)
+    assert run.requests[-1] == PageRequest(at(5), at(5), 4)
+    assert sorted(run.ids) == ["1", "2", "3", "4", "5"]
+
+
+def test_given_a_completed_bulk_second_when_paging_then_checkpoint_is_that_second() -> None:
+    api = FakeOrderDesk({**store(5, 5, 5, 5, 5), "6": at(8)})
+    pager = OrderPager(START, END, page_size=2)
+
+    checkpoints = []
+    while (request := pager.next_request) is not None:
+        page, total = api.query(request, 2)
+        pager.accept(page, total, 2)
+        checkpoints.append((request, pager.checkpoint))
+
+    in_second = [checkpoint for request, checkpoint in checkpoints if request.start == request.end == at(5)]
+    # While the second is paged the checkpoint stays below it (a restart re-reads all of it) ...
+    assert all(checkpoint is None or checkpoint < at(5) for checkpoint in in_second[:-1])
+    # ... and once every order of it was seen, it moves to it.
+    assert in_second[-1] == at(5)
+    assert checkpoints[-1][1] == at(8)
+
+
+def test_given_ties_come_back_in_the_same_order_each_query_when_paging_a_bulk_second_then_every_order_is_read_in_one_pass() -> (
+    None
+):
+    api = FakeOrderDesk(store(*([5] * 12)))
+
+    run = drain(OrderPager(START, END, page_size=4), api, limit=4)
+
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 13)]
+    assert len(run.ids) == 12
+    offsets = [request.offset for request in run.requests if request.start == request.end == at(5)]
+    assert len(offsets) == len(set(offsets))  # no offset of the second was read twice: one pass sufficed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: paging.py OrderPager._accept_second proves a bulk second complete only when ONE pass saw `total` "
+        "distinct ids; when ties come back in a different order at different offsets (MySQL may do this for "
+        "ORDER BY date_updated with LIMIT/OFFSET) no pass ever does, and the sync fails with PagingError although "
+        "the passes together saw every order and the total never changed"
+    ),
+)
+def test_given_ties_come_back_in_an_order_that_depends_on_the_offset_when_paging_a_bulk_second_then_every_order_is_read() -> None:
+    api = FakeOrderDesk(store(*([5] * 12)), shuffle_ties=True, seed=3)
+
+    run = drain(OrderPager(START, END, page_size=4), api, limit=4)
+
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 13)]
+
+
+def test_given_an_order_leaves_a_bulk_second_mid_pass_when_paging_then_the_second_is_read_again_and_none_is_lost() -> None:
+    def update_order_1_before_the_third_query(api: FakeOrderDesk, query_index: int) -> None:
+        if query_index == 2:
+            api.update("1")
+
+    api = FakeOrderDesk(store(5, 5, 5, 5, 5, 5, 5), before_query=update_order_1_before_the_third_query)
+
+    run = drain(OrderPager(START, END, page_size=3), api, limit=3)
+
+    assert set(run.ids) >= {"2", "3", "4", "5", "6", "7"}
+    assert len(run.ids) == len(set(run.ids))
+    assert sum(1 for request in run.requests if request.start == request.end == at(5) and request.offset == 0) >= 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: paging.py OrderPager._accept_keyset seeds the bulk second's first pass with the ids of the page read "
+        "from the whole window; if one of them leaves that second before the offset queries, the pass still counts it, "
+        "so len(pass_ids) >= total holds although an order shifted below the offset was never returned"
+    ),
+)
+def test_given_an_order_leaves_a_bulk_second_right_after_the_first_page_when_paging_then_none_is_lost() -> None:
+    def update_order_1_after_the_first_page(api: FakeOrderDesk, query_index: int) -> None:
+        if query_index == 1:
+            api.update("1")
+
+    # Seconds 5 holds orders 1..5, page size 2. Page 1 (whole window) = [1, 2]. Then order 1 is updated,
+    # so second 5 holds [2, 3, 4, 5]; offset 2 of it is [4, 5]: order 3 is never returned.
+    api = FakeOrderDesk({**store(5, 5, 5, 5, 5), "6": at(50)}, before_query=update_order_1_after_the_first_page)
+
+    run = drain(OrderPager(START, END, page_size=2), api, limit=2)
+
+    assert "3" in run.ids
+
+
+def test_given_a_second_that_never_settles_when_paging_then_a_paging_error_stops_the_sync() -> None:
+    def grow_total(api: FakeOrderDesk, query_index: int) -> None:
+        # Each query sees one order fewer at second 5, so no pass ever sees a stable total.
+        remaining = [order_id for order_id, updated in api.orders.items() if updated == at(5)]
+        if query_index >= 1 and remaining:
+            api.update(remaining[-1])
+
+    api = FakeOrderDesk(store(*([5] * 500)), before_query=grow_total)
+
+    with pytest.raises(PagingError, match="kept changing"):
+        drain(OrderPager(START, END, page_size=2), api, limit=2)
+    # the first pass continues the window's page; every later pass starts the second again at offset 0
+    restarts = sum(1 for request in api.requests if request.start == request.end and request.offset == 0)
+    assert MAX_PASSES_OVER_ONE_SECOND - 1 <= restarts <= MAX_PASSES_OVER_ONE_SECOND
+
+
+# --- rows leaving the window mid-paging -----------------------------------------------------------
+
+
+def test_given_an_unread_order_is_updated_mid_paging_when_paging_then_no_other_order_is_skipped() -> None:
+    # The classic offset-paging loss: order 4 is updated after page 1, so every later row would shift
+    # one place down under offset paging. Keyset paging must still return 5..9.
+    def update_order_4_after_page_1(api: FakeOrderDesk, query_index: int) -> None:
+        if query_index == 1:
+            api.update("4")
+
+    api = FakeOrderDesk(store(1, 2, 3, 4, 5, 6, 7, 8, 9), before_query=update_order_4_after_page_1)
+
+    run = drain(OrderPager(START, END, page_size=3), api, limit=3)
+
+    assert run.ids == ["1", "2", "3", "5", "6", "7", "8", "9"]
+    # order 4 now sits after the sync's upper bound, so the saved cursor still lets the next sync find it
+    assert run.checkpoints[-1] < AFTER_THE_SYNC
+
+
+def test_given_a_read_order_is_updated_mid_paging_when_paging_then_no_other_order_is_skipped() -> None:
+    def update_order_2_after_page_1(api: FakeOrderDesk, query_index: int) -> None:
+        if query_index == 1:
+            api.update("2")
+
+    api = FakeOrderDesk(store(1, 2, 3, 4, 5, 6, 7), before_query=update_order_2_after_page_1)
+
+    run = drain(OrderPager(START, END, page_size=3), api, limit=3)
+
+    assert run.ids == ["1", "2", "3", "4", "5", "6", "7"]
+
+
+# --- the API ignores order_by: window mode --------------------------------------------------------
+
+
+def test_given_the_api_ignores_order_by_when_paging_then_it_falls_back_to_windows_that_fit_one_page() -> None:
+    seconds = [(n * 37) % 600 for n in range(40)]  # 40 orders spread over 10 minutes, ids unrelated to time
+    api = FakeOrderDesk(store(*seconds), honours_order_by=False)
+    pager = OrderPager(at(0), at(599), page_size=10)
+
+    run = drain(pager, api, limit=10)
+
+    assert pager.mode == "window"
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 41)]
+    window_requests = [request for request in run.requests[1:] if request.offset == 0]
+    assert window_requests and all(not request.sorted_by_date_updated for request in window_requests)
+    windows = [(r.start, r.end) for r in run.requests[1:]]
+    assert all(start <= end for start, end in windows)
+
+
+def test_given_the_api_ignores_order_by_when_the_first_page_is_discarded_then_nothing_from_it_is_handed_out() -> None:
+    pager = OrderPager(START, END, page_size=2)
+
+    fresh = pager.accept([{"id": "2", "date_updated": at(9)}, {"id": "1", "date_updated": at(1)}], 5)
+
+    assert fresh == []
+    assert pager.mode == "window"
+    assert pager.next_request.sorted_by_date_updated is False
+    assert pager.next_request.start == START
+
+
+def test_given_window_mode_and_a_second_with_more_orders_than_a_page_when_paging_then_it_is_paged_by_offset_unsorted() -> None:
+    api = FakeOrderDesk({**store(5, 5, 5, 5, 5), "6": at(1), "7": at(20)}, honours_order_by=False)
+
+    run = drain(OrderPager(at(0), at(30), page_size=2), api, limit=2)
+
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 8)]
+    assert len(run.ids) == 7
+    assert any(r.start == r.end == at(5) and r.offset > 0 and not r.sorted_by_date_updated for r in run.requests)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: paging.py OrderPager._accept_window treats `count = total if total is not None else len(orders)`, "
+        "so without total_records a full page always looks like the whole window and the rest is skipped"
+    ),
+)
+def test_given_window_mode_without_total_records_and_a_full_page_when_paging_then_the_window_is_narrowed() -> None:
+    api = FakeOrderDesk(store(*range(0, 30)), honours_order_by=False, omit_total=True)
+
+    run = drain(OrderPager(at(0), at(29), page_size=4), api, limit=4)
+
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 31)]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: paging.py OrderPager._start_window_mode/_accept_window ignore the keyset boundary ids, so orders of "
+        "the boundary second handed out before the switch to window mode are handed out again"
+    ),
+)
+def test_given_the_api_stops_honouring_order_by_mid_sync_when_paging_then_no_order_is_handed_out_twice() -> None:
+    pager = OrderPager(at(0), at(30), page_size=2)
+    pager.accept([{"id": "1", "date_updated": at(1)}, {"id": "2", "date_updated": at(2)}], 5)
+    api = FakeOrderDesk({"1": at(1), "2": at(2), "3": at(3), "4": at(4), "5": at(5)}, honours_order_by=False)
+
+    run = drain(pager, api, limit=2)
+
+    assert "2" not in run.ids
+
+
+# --- properties -----------------------------------------------------------------------------------
+
+
+@st.composite
+def stores(draw: st.DrawFn) -> Dict[str, str]:
+    seconds = draw(st.lists(st.integers(min_value=0, max_value=12), min_size=0, max_size=40))
+    return store(*seconds)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(orders=stores(), page_size=st.integers(min_value=1, max_value=7))
+def test_given_any_store_with_stable_ties_when_paging_then_every_order_is_handed_out_exactly_once(
+    orders: Dict[str, str], page_size: int
+) -> None:
+    api = FakeOrderDesk(dict(orders))
+
+    run = drain(OrderPager(START, END, page_size=page_size), api, limit=page_size)
+
+    assert sorted(run.ids, key=int) == sorted(orders, key=int)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seconds=st.lists(st.integers(min_value=0, max_value=200), min_size=1, max_size=40, unique=True),
+    page_size=st.integers(min_value=2, max_value=6),
+    updates=st.lists(st.tuples(st.integers(0, 30), st.integers(1, 40)), max_size=8),
+)
+def test_given_orders_updated_mid_sync_when_paging_distinct_seconds_then_none_is_lost_and_a_restart_from_a_checkpoint_is_safe(
+    seconds: List[int], page_size: int, updates: List[tuple]
+) -> None:
+    orders = store(*seconds)
+    planned: Dict[int, List[str]] = {}
+    for query_index, order_number in updates:
+        planned.setdefault(query_index, []).append(str(order_number))
+
+    def apply_updates(api: FakeOrderDesk, query_index: int) -> None:
+        for order_id in planned.get(query_index, []):
+            if order_id in api.orders:
+                api.update(order_id)
+
+    api = FakeOrderDesk(dict(orders), before_query=apply_updates)
+
+    run = drain(OrderPager(START, END, page_size=page_size), api, limit=page_size)
+
+    never_updated = {order_id for order_id, updated in api.orders.items() if updated != AFTER_THE_SYNC}
+    assert never_updated <= set(run.ids)
+    assert len(run.ids) == len(set(run.ids))
+    for checkpoint, handed_out in run.progress:
+        if checkpoint is not None:
+            assert checkpoint <= END
+            before_checkpoint = {order_id for order_id in never_updated if orders[order_id] < checkpoint}
+            assert before_checkpoint <= set(handed_out)

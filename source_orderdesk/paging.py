@@ -31,7 +31,7 @@ MAX_PASSES_OVER_ONE_SECOND = 10
 # Window mode aims below a full page, so that a window grown from a sparse stretch still fits.
 WINDOW_FILL = 0.8
 
-KEYSET, SECOND_PASS, WINDOW = "keyset", "second", "window"
+KEYSET, SECOND_PASS, WINDOW, SORT_PROBE = "keyset", "second", "window", "sort probe"
 
 
 class PagingError(RuntimeError):
@@ -43,14 +43,18 @@ class PageRequest:
     start: str  # inclusive, `YYYY-MM-DD HH:MM:SS` UTC
     end: str  # inclusive
     offset: int = 0
-    sort: Optional[str] = "date_updated"  # ascending; None leaves Order Desk's default order
+    sort: Optional[str] = "date_updated"  # None leaves Order Desk's default order
+    descending: bool = False
+    limit: Optional[int] = None  # None: the configured page size
 
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"modified_start_date": self.start, "modified_end_date": self.end}
         if self.sort:
-            params.update(order_by=self.sort, order="asc")
+            params.update(order_by=self.sort, order="desc" if self.descending else "asc")
         if self.offset:
             params["offset"] = self.offset
+        if self.limit:
+            params["limit"] = self.limit
         return params
 
 
@@ -76,7 +80,12 @@ class OrderPager:
         self._second_ids: set[str] = set()
         self._stable_total: Optional[int] = None
         self._stable_ids: set[str] = set()
+        self._pass_ids: set[str] = set()
+        self._previous_pass_ids: Optional[set[str]] = None
         self._passes = 0
+        # the sort probe: verified once per sync, before the first checkpoint
+        self._sort_verified = False
+        self._probe: tuple = ()
         self._range_total: Optional[int] = None  # orders in [second, end] when second mode began
         # window mode
         self._window_span = timedelta(days=1)
@@ -101,6 +110,8 @@ class OrderPager:
             return self._accept_keyset(request, orders, keys, total_records, page_limit)
         if self._mode == SECOND_PASS:
             return self._accept_second(request, orders, total_records, page_limit)
+        if self._mode == SORT_PROBE:
+            return self._accept_probe(orders, total_records)
         return self._accept_window(request, orders, keys, total_records, page_limit)
 
     # keyset mode
@@ -120,13 +131,40 @@ class OrderPager:
             # The whole page is one second, and there is more: page that second by offset.
             self._start_second_mode(keys[0], already_seen={_order_id(o) for o in orders} | self._boundary_ids_at(keys[0]))
             self._range_total = total
-            return fresh
-        last = keys[-1]
-        self._boundary_second = last
-        self._boundary_ids = {_order_id(o) for o, k in zip(orders, keys) if k == last}
-        self._advance_checkpoint(last)
-        self._request = PageRequest(last, self._end)
+            checkpoint = None
+        else:
+            checkpoint = keys[-1]
+            self._boundary_second = checkpoint
+            self._boundary_ids = {_order_id(o) for o, k in zip(orders, keys) if k == checkpoint}
+            self._request = PageRequest(checkpoint, self._end)
+        if self._sort_verified:
+            self._advance_checkpoint(checkpoint)
+        else:
+            self._probe_sort(request, first_id=_order_id(orders[0]), checkpoint=checkpoint)
         return fresh
+
+    # sort probe
+
+    def _probe_sort(self, request: PageRequest, first_id: str, checkpoint: Optional[str]) -> None:
+        """Whether Order Desk honours `order_by` is undocumented, and a page can look sorted by chance.
+        So once per sync, before the first checkpoint, ask for the same window in the opposite
+        direction: if the first order is the same, the sort was ignored (both came in the default
+        order) and the range is read in windows instead."""
+        self._probe = (request.start, first_id, checkpoint, self._mode, self._request)
+        self._mode = SORT_PROBE
+        self._request = PageRequest(request.start, request.end, 0, "date_updated", descending=True, limit=1)
+
+    def _accept_probe(self, orders, total) -> list:
+        start, first_id, checkpoint, mode, planned = self._probe
+        if orders and _order_id(orders[0]) == first_id:
+            self._logger.warning("Order Desk ignored order_by; reading in windows that fit one page instead.")
+            self._boundary_second, self._boundary_ids = None, set()
+            self._start_window_mode(start, total or len(orders))
+            return []
+        self._sort_verified = True
+        self._mode, self._request = mode, planned
+        self._advance_checkpoint(checkpoint)
+        return []
 
     def _drop_boundary_repeats(self, orders, keys) -> list:
         if not self._boundary_ids:
@@ -145,6 +183,7 @@ class OrderPager:
         self._second_ids = already_seen
         self._range_total = None
         self._stable_total, self._stable_ids = None, set()
+        self._pass_ids, self._previous_pass_ids = set(), None
         self._passes = 1
         # Within one second every order has the same date_updated, so sort by id: ties under an offset
         # come back in the same order on every page, as far as Order Desk honours `order_by` at all.
@@ -159,12 +198,20 @@ class OrderPager:
             self._stable_total, self._stable_ids = total, set(ids)
         else:
             self._stable_ids.update(ids)
+        self._pass_ids.update(ids)
         fresh = [o for o, i in zip(orders, ids) if i not in self._second_ids]
         self._second_ids.update(ids)
         if not _is_last_page(request.offset, len(orders), total, page_limit):
             self._request = PageRequest(request.start, request.end, request.offset + len(orders), request.sort)
             return fresh
-        if total is not None and len(self._stable_ids) < total:
+        if total is not None:
+            complete = len(self._stable_ids) >= total
+        else:
+            # Without a total, only two whole passes that saw the same orders prove nothing moved.
+            complete = self._pass_ids == self._previous_pass_ids
+            self._previous_pass_ids = self._pass_ids
+        self._pass_ids = set()
+        if not complete:
             self._passes += 1
             if self._passes > MAX_PASSES_OVER_ONE_SECOND:
                 raise PagingError(
@@ -180,7 +227,7 @@ class OrderPager:
         self._mode = self._resume_mode
         # Orders only ever leave a past window, so if the second alone holds as many orders as the
         # whole range did when the second was reached, nothing follows it.
-        nothing_after = self._range_total is not None and total >= self._range_total
+        nothing_after = self._range_total is not None and total is not None and total >= self._range_total
         if after > self._end or nothing_after:
             self._request = None
         elif self._mode == WINDOW:

@@ -59,6 +59,7 @@ def to_rfc3339(value: str) -> str:
         datetime.fromisoformat(value)  # cheap validation: a malformed date must not reach a typed column
         return f"{value[:10]}T{value[11:]}Z"
     if len(value) == 20 and value[10] == "T" and value[19] == "Z" and _is_api_layout(value[:10] + " " + value[11:19]):
+        datetime.fromisoformat(value[:19])
         return value
     return parse_api_time(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -1,12 +1,13 @@
 """A tiny in-memory stand-in for `GET /orders`, for driving `OrderPager` without HTTP.
 
 It keeps only what paging depends on: each order's id and `date_updated`, the inclusive
-`modified_start_date`/`modified_end_date` filter, `order_by=date_updated` (or Order Desk's default
-order when the API "ignores" it), offset/limit and `total_records`. Orders that share a second come
-back in a configurable tie order, which may change from one query to the next, as it may with a SQL
-`ORDER BY date_updated LIMIT ... OFFSET ...` whose plan depends on the offset (MySQL is free to return
-ties in any order, and does so differently for different LIMIT/OFFSET). A hook runs before every query, so a test can update
-orders mid-sync (an update moves `date_updated` to "now", after the sync's upper bound).
+`modified_start_date`/`modified_end_date` filter, `order_by=date_updated` or `order_by=id` ascending (or
+Order Desk's default order, `date_added DESC`, when the API ignores `order_by` or the field asked for),
+offset/limit and `total_records`. Orders that share a sort key come back in a configurable tie order,
+which may change from one query to the next, as it may with a SQL `ORDER BY ... LIMIT ... OFFSET ...`
+whose plan depends on the offset (MySQL is free to return ties in any order, and does so differently
+for different LIMIT/OFFSET). A hook runs before every query, so a test can update orders mid-sync (an
+update moves `date_updated` to "now", after the sync's upper bound).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ AFTER_THE_SYNC = "2030-01-01 00:00:00"  # where an order lands when it is update
 class FakeOrderDesk:
     orders: Dict[str, str]  # id -> date_updated, `YYYY-MM-DD HH:MM:SS`
     honours_order_by: bool = True
+    sortable: Tuple[str, ...] = ("date_updated", "id")  # the `order_by` fields it honours (if it honours any)
+    # id -> date_added; an order without one sorts by its id in the default order (ids grow with date_added)
+    added: Dict[str, str] = field(default_factory=dict)
     shuffle_ties: bool = False
+    # with shuffle_ties: a new tie order for every query, even a repeated one (else the same query gets the same rows)
+    ties_vary_per_query: bool = False
     omit_total: bool = False
     seed: int = 0
     before_query: Optional[Callable[[FakeOrderDesk, int], None]] = None
@@ -38,17 +44,28 @@ class FakeOrderDesk:
             self.before_query(self, len(self.requests))
         self.requests.append(request)
         rows = [(order_id, updated) for order_id, updated in self.orders.items() if request.start <= updated <= request.end]
-        if request.sorted_by_date_updated and self.honours_order_by:
-            # Ties in an order that depends on the query (not on how often it was asked): asking the same
-            # page again gives the same rows, but neighbouring offsets need not agree with each other.
-            tie = random.Random(f"{self.seed}|{request.start}|{request.end}|{request.offset}") if self.shuffle_ties else None
-            rows.sort(key=lambda row: (row[1], tie.random() if tie else _numeric(row[0])))
+        # Ties in an order that depends on the query (not on how often it was asked): asking the same
+        # page again gives the same rows, but neighbouring offsets need not agree with each other.
+        tie_seed = f"{self.seed}|{request.start}|{request.end}|{request.offset}"
+        if self.ties_vary_per_query:
+            tie_seed += f"|{len(self.requests)}"
+        tie = random.Random(tie_seed) if self.shuffle_ties else None
+        if self.honours_order_by and request.sort in self.sortable:
+            if request.sort == "id":
+                rows.sort(key=lambda row: _numeric(row[0]))  # ids are unique: there are no ties
+            else:
+                rows.sort(key=lambda row: (row[1], tie.random() if tie else _numeric(row[0])))
         else:
             # Order Desk's default order (date_added DESC), which has nothing to do with date_updated.
-            rows.sort(key=lambda row: _numeric(row[0]), reverse=True)
+            rows.sort(key=lambda row: self._date_added_key(row[0], tie), reverse=True)
         page = rows[request.offset : request.offset + limit]
         total = None if self.omit_total else len(rows)
         return [{"id": order_id, "date_updated": updated} for order_id, updated in page], total
+
+    def _date_added_key(self, order_id: str, tie: Optional[random.Random]) -> Tuple[Any, ...]:
+        if order_id in self.added:
+            return (1, self.added[order_id], tie.random() if tie else _numeric(order_id))
+        return (0, "", _numeric(order_id))
 
 
 def _numeric(order_id: str) -> Any:

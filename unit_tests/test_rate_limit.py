@@ -115,9 +115,31 @@ def test_given_the_server_reports_fewer_tokens_when_updating_then_the_bucket_dro
 
     policy.update(available_calls=3, call_reset_ts=None)
 
-    # the header is the server's bucket rounded down: it may hold up to one token more than it says
-    assert 3 <= policy.tokens < 4
+    # the header is the server's bucket rounded down (it holds 3 to 4 tokens): its floor is what is certain
+    assert policy.tokens == 3
     assert _drain(policy) == 3
+
+
+def test_given_our_count_is_exactly_one_token_above_the_servers_when_updating_then_it_is_cut_to_the_servers() -> None:
+    policy = TokenBucketPolicy(capacity=20, refill_per_second=3.0, clock=Clock())
+    for _ in range(16):
+        policy.try_acquire(_request(), weight=1)
+
+    policy.update(available_calls=3, call_reset_ts=None)  # we hold 4; the server holds less than 4
+
+    assert policy.tokens == 3
+
+
+def test_given_our_count_is_less_than_one_token_above_the_servers_when_updating_then_it_is_kept() -> None:
+    clock = Clock()
+    policy = TokenBucketPolicy(capacity=20, refill_per_second=3.0, clock=clock)
+    for _ in range(17):
+        policy.try_acquire(_request(), weight=1)
+    clock.advance(0.5 / 3.0)  # half a token refilled while the request was in flight: we hold 3.5
+
+    policy.update(available_calls=3, call_reset_ts=None)  # the server may hold 3.5 too: the refill is kept
+
+    assert policy.tokens == pytest.approx(3.5)
 
 
 def test_given_the_server_reports_more_tokens_when_updating_then_the_bucket_is_not_raised() -> None:
@@ -165,17 +187,9 @@ def test_given_a_response_with_tokens_remaining_when_the_budget_updates_then_the
 
     budget.update_from_response(_request(), _response(200, {"X-Tokens-Remaining": "2"}))
 
-    assert 2 <= policy.tokens < 3
+    assert policy.tokens == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: rate_limit.py TokenBucketPolicy.update sets tokens to `available_calls + 0.999`, the most the server "
-        "could hold; after `X-Tokens-Remaining: 0` (server holds 0..1 token) the next call waits ~0.3 ms instead of "
-        "up to 1/3 s, so a store whose bucket is also drained by other apps answers it with 429"
-    ),
-)
 def test_given_order_desk_reports_no_tokens_left_when_acquiring_then_the_wait_lets_its_bucket_refill_a_whole_token(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

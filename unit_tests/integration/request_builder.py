@@ -52,6 +52,12 @@ class OrderDeskRequestBuilder:
             self._query_params.pop("offset", None)
         return self
 
+    def sorted_by(self, field: str) -> OrderDeskRequestBuilder:
+        """`order_by=<field>&order=asc` (`id` when the connector pages one bulk second by offset)."""
+        self._query_params["order_by"] = field
+        self._query_params["order"] = "asc"
+        return self
+
     def unsorted(self) -> OrderDeskRequestBuilder:
         """No `order_by`/`order` (the connector's window mode)."""
         self._query_params.pop("order_by", None)

@@ -12,7 +12,7 @@ from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
 
 from source_orderdesk.api import MAX_RETRIES
 
-from .config import ConfigBuilder
+from .config import DEFAULT_API_URL, ConfigBuilder
 from .request_builder import OrderDeskRequestBuilder
 from .response_builder import (
     SERVER_NOW,
@@ -88,7 +88,8 @@ class CheckErrorsTest(TestCase):
 
         status = connection_status(output)
         assert status.status == Status.FAILED
-        assert "Could not reach Order Desk" in status.message and "502" in status.message
+        assert status.message.startswith(f"Order Desk's connection test at {DEFAULT_API_URL} failed: ")
+        assert "502" in status.message
         assert len(self._time.exchanges) == 2
 
     @HttpMocker()

@@ -193,82 +193,82 @@ class KeysetPagingTest(TestCase):
         assert sorted(ids) == ["10", "11", "12", "13", "14"]
         assert Counter(ids).most_common(1)[0][1] == 1
 
+    @HttpMocker()
     def test_given_a_second_holding_more_orders_than_a_page_when_read_then_it_is_paged_by_offset_and_each_id_emitted_once(
-        self,
+        self, http_mocker: HttpMocker
     ) -> None:
         bulk = "2024-02-10 03:00:00"  # a bulk import: five orders in one second, page size 2
-        with HttpMocker() as http_mocker:  # the second's offset 0 may or may not be asked again: both are fine
-            http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
-            http_mocker.get(
-                _orders(limit=2).build(),
-                orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
-            )
-            http_mocker.get(
-                _orders(start=bulk, end=bulk, limit=2).build(),
-                orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(5).with_limit(2).build(),
-            )
-            http_mocker.get(
-                _orders(start=bulk, end=bulk, limit=2, offset=2).build(),
-                orders_page(a_bare_order("3", bulk), a_bare_order("4", bulk))
-                .with_total_records(5)
-                .with_offset(2)
-                .with_limit(2)
-                .build(),
-            )
-            http_mocker.get(
-                _orders(start=bulk, end=bulk, limit=2, offset=4).build(),
-                orders_page(a_bare_order("5", bulk)).with_total_records(5).with_offset(4).with_limit(2).build(),
-            )
-            http_mocker.get(
-                _orders(start="2024-02-10 03:00:01", limit=2).build(),
-                orders_page(a_bare_order("6", "2024-02-11 00:00:00")).with_total_records(1).with_limit(2).build(),
-            )
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _orders(limit=2).build(),
+            orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
+        )
+        # that second alone, from its own offset 0, sorted by id (no ties under the offset)
+        http_mocker.get(
+            _orders(start=bulk, end=bulk, limit=2).sorted_by("id").build(),
+            orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(5).with_limit(2).build(),
+        )
+        http_mocker.get(
+            _orders(start=bulk, end=bulk, limit=2, offset=2).sorted_by("id").build(),
+            orders_page(a_bare_order("3", bulk), a_bare_order("4", bulk))
+            .with_total_records(5)
+            .with_offset(2)
+            .with_limit(2)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start=bulk, end=bulk, limit=2, offset=4).sorted_by("id").build(),
+            orders_page(a_bare_order("5", bulk)).with_total_records(5).with_offset(4).with_limit(2).build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-02-10 03:00:01", limit=2).build(),
+            orders_page(a_bare_order("6", "2024-02-11 00:00:00")).with_total_records(1).with_limit(2).build(),
+        )
 
-            output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
+        output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
 
         assert _ids(records_of(output, "orders")) == ["1", "2", "3", "4", "5", "6"]
-        urls = self._time.urls("/orders")
-        assert any("offset=4" in url for url in urls)  # the second was paged by offset ...
-        assert "modified_start_date=2024-02-10+03%3A00%3A01" in urls[-1]  # ... then paging went on after it
-        assert len(urls) <= 5
+        queries = [parse_qs(urlparse(url).query) for url in self._time.urls("/orders")]
+        assert [(q["modified_start_date"][0], q["order_by"][0], q.get("offset", ["0"])[0]) for q in queries] == [
+            (_START, "date_updated", "0"),
+            (bulk, "id", "0"),
+            (bulk, "id", "2"),
+            (bulk, "id", "4"),
+            ("2024-02-10 03:00:01", "date_updated", "0"),  # then paging goes on after that second
+        ]
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "BUG: paging.py:124-125 counts the bulk second's first page (read from the whole window) in the first "
-            "offset pass; order 1 left the second before offset 2 was read, so the pass looks complete while order 3, "
-            "shifted below offset 2, was never returned, and the state moves past that second for good"
-        ),
-    )
-    def test_given_an_order_leaves_a_bulk_second_between_its_pages_when_read_then_no_order_is_lost(self) -> None:
+    @HttpMocker()
+    def test_given_an_order_leaves_a_bulk_second_between_its_pages_when_read_then_no_order_is_lost(
+        self, http_mocker: HttpMocker
+    ) -> None:
         bulk = "2024-02-10 03:00:00"
-        with HttpMocker() as http_mocker:  # not the decorator: the last mock is only hit once the bug is fixed
-            http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
-            http_mocker.get(
-                _orders(limit=2).build(),
-                orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
-            )
-            # order 1 was updated just after page 1: second `bulk` now holds 2, 3, 4, 5
-            http_mocker.get(
-                _orders(start=bulk, end=bulk, limit=2, offset=2).build(),
-                orders_page(a_bare_order("4", bulk), a_bare_order("5", bulk))
-                .with_total_records(4)
-                .with_offset(2)
-                .with_limit(2)
-                .build(),
-            )
-            http_mocker.get(
-                _orders(start="2024-02-10 03:00:01", limit=2).build(),
-                orders_page(a_bare_order("6", "2024-02-11 00:00:00")).with_total_records(1).with_limit(2).build(),
-            )
-            http_mocker.get(
-                _orders(start=bulk, end=bulk, limit=2).build(),
-                orders_page(a_bare_order("2", bulk), a_bare_order("3", bulk)).with_total_records(4).with_limit(2).build(),
-            )
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _orders(limit=2).build(),
+            orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
+        )
+        # order 1 was updated just after page 1: second `bulk` now holds 2, 3, 4, 5. Continuing the window's
+        # page at offset 2 would skip order 3; the second is read from its own offset 0 instead.
+        http_mocker.get(
+            _orders(start=bulk, end=bulk, limit=2).sorted_by("id").build(),
+            orders_page(a_bare_order("2", bulk), a_bare_order("3", bulk)).with_total_records(4).with_limit(2).build(),
+        )
+        http_mocker.get(
+            _orders(start=bulk, end=bulk, limit=2, offset=2).sorted_by("id").build(),
+            orders_page(a_bare_order("4", bulk), a_bare_order("5", bulk))
+            .with_total_records(4)
+            .with_offset(2)
+            .with_limit(2)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-02-10 03:00:01", limit=2).build(),
+            orders_page(a_bare_order("6", "2024-02-11 00:00:00")).with_total_records(1).with_limit(2).build(),
+        )
 
-            output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
+        output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
 
-        assert "3" in _ids(records_of(output, "orders"))
+        assert _ids(records_of(output, "orders")) == ["1", "2", "3", "4", "5", "6"]
 
     @HttpMocker()
     def test_given_many_pages_when_read_then_every_id_is_emitted_exactly_once(self, http_mocker: HttpMocker) -> None:

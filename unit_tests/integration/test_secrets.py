@@ -134,13 +134,6 @@ def test_given_debug_logging_when_read_then_requests_are_logged_with_the_key_mas
     assert "****" in debug_log.getvalue()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: config.py _required_text strips the API key before it is sent, but the CDK's secret filter masks the "
-        "config value as given; a key pasted with surrounding whitespace is logged unmasked in --debug request logs"
-    ),
-)
 def test_given_an_api_key_pasted_with_surrounding_spaces_when_read_with_debug_then_the_key_appears_in_no_log_line(
     debug_log: io.StringIO,
 ) -> None:

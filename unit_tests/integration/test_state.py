@@ -220,6 +220,25 @@ class ResumeFromStateTest(TestCase):
         assert {record["order_id"] for record in records_of(output, "order_items")} == {"2"}
         assert len(self._time.urls("/orders")) == 1
 
+    @HttpMocker()
+    def test_given_order_ids_configured_as_incremental_with_a_saved_state_when_read_then_it_is_a_full_refresh_with_a_warning(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        # order_ids lists every order that exists now (to drop deleted ones): it must never skip old orders.
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _orders().build(),
+            orders_page(a_bare_order("1", "2024-01-05 10:00:00"), a_bare_order("2", "2024-03-05 15:00:00")).build(),
+        )
+        state = StateBuilder().with_stream_state("order_ids", {"date_updated": "2024-03-05T14:00:00Z"}).build()
+
+        output = read_source(ConfigBuilder().build(), catalog("order_ids"), state)
+
+        assert [record["id"] for record in records_of(output, "order_ids")] == ["1", "2"]
+        assert states_of(output, "order_ids") == []
+        warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+        assert any("order_ids" in message and "full refresh" in message for message in warnings)
+
 
 class StateSafetyTest(TestCase):
     @pytest.fixture(autouse=True)

@@ -264,6 +264,13 @@ def _optional_int(value: Any) -> Optional[int]:
 class StoreResource(OrderDeskStream):
     """A full-refresh table read from one Order Desk resource."""
 
+    @property
+    def is_resumable(self) -> bool:
+        # Otherwise the CDK makes these streams "resumable full refresh": it saves
+        # {"__ab_full_refresh_sync_complete": true} and, given that state back (PyAirbyte always gives
+        # it), reads nothing. These resources are small and are simply read whole each time.
+        return False
+
     @cached_property
     def plan(self) -> Plan:
         return compile_plan(self.get_json_schema())
@@ -302,12 +309,6 @@ class Store(StoreResource):
 
 class InventoryItems(StoreResource):
     """Inventory by offset (its only paging), re-read until one pass is provably complete."""
-
-    @property
-    def is_resumable(self) -> bool:
-        # HttpStream's `state` setter would make the CDK treat this stream as resumable full refresh and
-        # call read_records again until a page cursor says it is done; this stream has no page cursor.
-        return False
 
     def path(self, **kwargs: Any) -> str:
         return "inventory-items"

@@ -86,6 +86,8 @@ class OrderPager:
         # the sort probe: verified once per sync, before the first checkpoint
         self._sort_verified = False
         self._probe: tuple = ()
+        # (id, date_updated) of orders handed out before a fallback re-reads their window
+        self._handed_out: set[tuple[str, str]] = set()
         self._range_total: Optional[int] = None  # orders in [second, end] when second mode began
         # window mode
         self._window_span = timedelta(days=1)
@@ -108,11 +110,15 @@ class OrderPager:
         keys = [api_time_key(order.get("date_updated"), order) for order in orders]
         if self._mode == KEYSET:
             return self._accept_keyset(request, orders, keys, total_records, page_limit)
-        if self._mode == SECOND_PASS:
-            return self._accept_second(request, orders, total_records, page_limit)
         if self._mode == SORT_PROBE:
-            return self._accept_probe(orders, total_records)
-        return self._accept_window(request, orders, keys, total_records, page_limit)
+            return self._accept_probe(orders, keys, total_records)
+        if self._mode == SECOND_PASS:
+            fresh = self._accept_second(request, orders, total_records, page_limit)
+        else:
+            fresh = self._accept_window(request, orders, keys, total_records, page_limit)
+        if self._handed_out:  # after a fallback from keyset mode
+            fresh = [o for o in fresh if (_order_id(o), api_time_key(o.get("date_updated"), o)) not in self._handed_out]
+        return fresh
 
     # keyset mode
 
@@ -140,30 +146,38 @@ class OrderPager:
         if self._sort_verified:
             self._advance_checkpoint(checkpoint)
         else:
-            self._probe_sort(request, first_id=_order_id(orders[0]), checkpoint=checkpoint)
+            self._probe_sort(request, orders, keys, checkpoint)
         return fresh
 
     # sort probe
 
-    def _probe_sort(self, request: PageRequest, first_id: str, checkpoint: Optional[str]) -> None:
+    def _probe_sort(self, request: PageRequest, orders, keys, checkpoint: Optional[str]) -> None:
         """Whether Order Desk honours `order_by` is undocumented, and a page can look sorted by chance.
-        So once per sync, before the first checkpoint, ask for the same window in the opposite
-        direction: if the first order is the same, the sort was ignored (both came in the default
-        order) and the range is read in windows instead."""
-        self._probe = (request.start, first_id, checkpoint, self._mode, self._request)
+        So once per sync, before the first checkpoint, ask for the same window in the opposite order.
+        Honoured, that returns an order from beyond the (full, ascending) page, at or after its last
+        second. Anything else (the page's own first order, as the default order gives twice; an order
+        of the page; an earlier one) means the sort cannot be trusted, and the range is read in
+        windows that each fit one page, where order does not matter."""
+        versions = {(_order_id(o), k) for o, k in zip(orders, keys)}
+        self._probe = (request.start, versions, max(keys), checkpoint, self._mode, self._request)
         self._mode = SORT_PROBE
         self._request = PageRequest(request.start, request.end, 0, "date_updated", descending=True, limit=1)
 
-    def _accept_probe(self, orders, total) -> list:
-        start, first_id, checkpoint, mode, planned = self._probe
-        if orders and _order_id(orders[0]) == first_id:
-            self._logger.warning("Order Desk ignored order_by; reading in windows that fit one page instead.")
-            self._boundary_second, self._boundary_ids = None, set()
-            self._start_window_mode(start, total or len(orders))
+    def _accept_probe(self, orders, keys, total) -> list:
+        start, versions, page_last, checkpoint, mode, planned = self._probe
+        page_ids = {order_id for order_id, _ in versions}
+        if orders and _order_id(orders[0]) not in page_ids and keys[0] >= page_last:
+            self._sort_verified = True
+            self._mode, self._request = mode, planned
+            self._advance_checkpoint(checkpoint)
             return []
-        self._sort_verified = True
-        self._mode, self._request = mode, planned
-        self._advance_checkpoint(checkpoint)
+        self._logger.warning(
+            "Could not confirm that Order Desk sorts orders by date_updated; reading in windows that each fit "
+            "one page instead (slower; nothing is skipped)."
+        )
+        self._boundary_second, self._boundary_ids = None, set()
+        self._handed_out = versions  # the probed page went out already; don't hand it out again
+        self._start_window_mode(start, total or len(orders))
         return []
 
     def _drop_boundary_repeats(self, orders, keys) -> list:
@@ -253,8 +267,8 @@ class OrderPager:
         count = total if total is not None else (len(orders) if len(orders) < page_limit else None)
         if count is not None and len(orders) >= count:
             self._advance_checkpoint(request.end)
-            growth = WINDOW_FILL * self._page_size / max(count, 1)
-            self._window_span = max(SECOND, self._window_span * min(4.0, max(1.0, growth)))
+            growth = 4.0 if count == 0 else min(4.0, max(1.0, WINDOW_FILL * self._page_size / count))
+            self._window_span = max(SECOND, self._window_span * growth)
             after = format_api_time(parse_api_time(request.end) + SECOND)
             self._request = None if after > self._end else self._window_from(after)
             return self._drop_boundary_repeats(orders, keys)

@@ -1,13 +1,15 @@
 """A tiny in-memory stand-in for `GET /orders`, for driving `OrderPager` without HTTP.
 
 It keeps only what paging depends on: each order's id and `date_updated`, the inclusive
-`modified_start_date`/`modified_end_date` filter, `order_by=date_updated` or `order_by=id` ascending (or
-Order Desk's default order, `date_added DESC`, when the API ignores `order_by` or the field asked for),
-offset/limit and `total_records`. Orders that share a sort key come back in a configurable tie order,
-which may change from one query to the next, as it may with a SQL `ORDER BY ... LIMIT ... OFFSET ...`
-whose plan depends on the offset (MySQL is free to return ties in any order, and does so differently
-for different LIMIT/OFFSET). A hook runs before every query, so a test can update orders mid-sync (an
-update moves `date_updated` to "now", after the sync's upper bound).
+`modified_start_date`/`modified_end_date` filter, `order_by=date_updated` or `order_by=id` with `order=asc`
+or `order=desc` (or Order Desk's default order, `date_added DESC`, when the API ignores `order_by` or the
+field asked for), offset, the request's own `limit` (else the page size of the drain) and `total_records`.
+A descending sort is the ascending one read backwards, ties included, like a backward index scan.
+Orders that share a sort key come back in a configurable tie order, which may change from one query to
+the next, as it may with a SQL `ORDER BY ... LIMIT ... OFFSET ...` whose plan depends on the offset
+(MySQL is free to return ties in any order, and does so differently for different LIMIT/OFFSET). A hook
+runs before every query, so a test can update orders mid-sync (an update moves `date_updated` to "now",
+after the sync's upper bound).
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from source_orderdesk.paging import OrderPager, PageRequest
 
 AFTER_THE_SYNC = "2030-01-01 00:00:00"  # where an order lands when it is updated mid-sync
+
+
+def sort_probe(start: str, end: str) -> PageRequest:
+    """The request by which the pager checks, once per sync, that `order_by` is honoured: the window of its
+    first full page sorted by date_updated descending, one order (its latest, if the sort is honoured)."""
+    return PageRequest(start, end, 0, "date_updated", descending=True, limit=1)
 
 
 @dataclass
@@ -52,13 +60,13 @@ class FakeOrderDesk:
         tie = random.Random(tie_seed) if self.shuffle_ties else None
         if self.honours_order_by and request.sort in self.sortable:
             if request.sort == "id":
-                rows.sort(key=lambda row: _numeric(row[0]))  # ids are unique: there are no ties
+                rows.sort(key=lambda row: _numeric(row[0]), reverse=request.descending)  # ids are unique: no ties
             else:
-                rows.sort(key=lambda row: (row[1], tie.random() if tie else _numeric(row[0])))
+                rows.sort(key=lambda row: (row[1], tie.random() if tie else _numeric(row[0])), reverse=request.descending)
         else:
             # Order Desk's default order (date_added DESC), which has nothing to do with date_updated.
             rows.sort(key=lambda row: self._date_added_key(row[0], tie), reverse=True)
-        page = rows[request.offset : request.offset + limit]
+        page = rows[request.offset : request.offset + (request.limit or limit)]
         total = None if self.omit_total else len(rows)
         return [{"id": order_id, "date_updated": updated} for order_id, updated in page], total
 
@@ -93,7 +101,7 @@ def drain(pager: OrderPager, api: FakeOrderDesk, limit: int, max_requests: int =
         if len(api.requests) >= max_requests:
             raise AssertionError(f"the pager did not finish within {max_requests} requests")
         page, total = api.query(request, limit)
-        fresh = pager.accept(page, total, limit)
+        fresh = pager.accept(page, total, request.limit or limit)  # Order Desk echoes the limit it applied
         emitted.extend((order["id"], order["date_updated"]) for order in fresh)
         checkpoints.append(pager.checkpoint)
         progress.append((pager.checkpoint, [order_id for order_id, _ in emitted]))

@@ -23,6 +23,12 @@ class OrderDeskRequestBuilder:
         return cls(api_url, "orders", {"limit": DEFAULT_LIMIT, "order_by": "date_updated", "order": "asc"})
 
     @classmethod
+    def sort_probe(cls, start: str, end: str, api_url: str = DEFAULT_API_URL) -> OrderDeskRequestBuilder:
+        """The connector's once-per-sync check that `order_by` is honoured, sent after its first full page: the
+        same window sorted by date_updated descending, limit 1 (`mock_sort_probe` registers an answer)."""
+        return cls.orders(api_url).with_window(start, end).with_limit(1).sorted_descending_by("date_updated")
+
+    @classmethod
     def test_endpoint(cls, api_url: str = DEFAULT_API_URL) -> OrderDeskRequestBuilder:
         """`GET /test`: the credentials check and Order Desk's clock."""
         return cls(api_url, "test", {})
@@ -56,6 +62,12 @@ class OrderDeskRequestBuilder:
         """`order_by=<field>&order=asc` (`id` when the connector pages one bulk second by offset)."""
         self._query_params["order_by"] = field
         self._query_params["order"] = "asc"
+        return self
+
+    def sorted_descending_by(self, field: str) -> OrderDeskRequestBuilder:
+        """`order_by=<field>&order=desc` (the sort probe)."""
+        self._query_params["order_by"] = field
+        self._query_params["order"] = "desc"
         return self
 
     def unsorted(self) -> OrderDeskRequestBuilder:

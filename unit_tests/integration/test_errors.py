@@ -13,6 +13,7 @@ from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
 from source_orderdesk.api import MAX_RETRIES
 
 from .config import DEFAULT_API_URL, ConfigBuilder
+from .order_desk_mocks import mock_sort_probe
 from .request_builder import OrderDeskRequestBuilder
 from .response_builder import (
     SERVER_NOW,
@@ -243,6 +244,7 @@ class ReadErrorsTest(TestCase):
             .with_limit(2)
             .build(),
         )
+        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("3", "2024-02-02 09:00:00"), total_records=3)
         http_mocker.get(
             OrderDeskRequestBuilder.orders().with_window("2024-02-01 11:00:00", SERVER_NOW).with_limit(2).build(),
             [rate_limited_response(retry_after=3)] * (MAX_RETRIES + 1),

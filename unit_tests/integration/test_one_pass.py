@@ -11,8 +11,9 @@ from airbyte_cdk.test.mock_http import HttpMocker
 from airbyte_cdk.test.mock_http.response_builder import FieldPath
 
 from .config import ConfigBuilder
+from .order_desk_mocks import mock_sort_probe
 from .request_builder import OrderDeskRequestBuilder
-from .response_builder import SERVER_NOW, an_order, clock_response, orders_page
+from .response_builder import SERVER_NOW, a_bare_order, an_order, clock_response, orders_page
 from .source_runner import CHILD_STREAMS, ORDER_STREAMS, catalog, read_source, records_of
 
 _START = "2024-01-01 00:00:00"
@@ -27,6 +28,7 @@ def _mock_two_pages(http_mocker: HttpMocker) -> None:
         .with_limit(2)
         .build(),
     )
+    mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("103", "2024-02-03 10:00:00"), total_records=3)
     http_mocker.get(
         OrderDeskRequestBuilder.orders().with_window("2024-02-02 10:00:00", SERVER_NOW).with_limit(2).build(),
         orders_page(an_order("102", "2024-02-02 10:00:00"), an_order("103", "2024-02-03 10:00:00"))
@@ -55,7 +57,8 @@ class OnePassTest(TestCase):
 
         assert len(ORDER_STREAMS) == 8
         assert all_tables == orders_alone
-        assert len(orders_alone) == 3  # the clock, then two pages
+        assert len(orders_alone) == 4  # the clock, the first page, the sort probe, the second page
+        assert "order=desc" in orders_alone[2] and "limit=1" in orders_alone[2]
 
     def test_given_only_child_tables_selected_when_read_then_orders_are_still_paged_once_and_no_orders_rows_are_emitted(
         self,
@@ -65,7 +68,7 @@ class OnePassTest(TestCase):
             _mock_two_pages(http_mocker)
             output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("order_items", "order_shipments"))
 
-        assert len(self._time.urls("/orders")) == 2
+        assert len(self._time.urls("/orders")) == 3  # two pages and the sort probe between them
         assert records_of(output, "orders") == []
         assert {record["order_id"] for record in records_of(output, "order_items")} == {"101", "102", "103"}
 

@@ -14,9 +14,10 @@ from airbyte_cdk.models import SyncMode
 from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
 
 from .config import ConfigBuilder
+from .order_desk_mocks import mock_sort_probe
 from .request_builder import OrderDeskRequestBuilder
 from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page
-from .source_runner import catalog, read_source, records_of
+from .source_runner import catalog, read_source, records_of, states_of
 
 _START = "2024-01-01 00:00:00"  # ConfigBuilder's start date
 _END = SERVER_NOW
@@ -30,6 +31,27 @@ def _ids(records: List[dict]) -> List[str]:
     return [record["id"] for record in records]
 
 
+def _queries(urls: List[str]) -> List[tuple]:
+    """Each `/orders` request as (modified_start_date, modified_end_date, order_by, order, offset, limit)."""
+    shapes = []
+    for url in urls:
+        query = parse_qs(urlparse(url).query)
+        shapes.append(
+            tuple(
+                query.get(name, [default])[0]
+                for name, default in (
+                    ("modified_start_date", None),
+                    ("modified_end_date", None),
+                    ("order_by", None),
+                    ("order", None),
+                    ("offset", "0"),
+                    ("limit", None),
+                )
+            )
+        )
+    return shapes
+
+
 class PagingEndTest(TestCase):
     @pytest.fixture(autouse=True)
     def _fake_time(self, fake_time) -> None:  # type: ignore[no-untyped-def]
@@ -39,7 +61,7 @@ class PagingEndTest(TestCase):
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
 
     @HttpMocker()
-    def test_given_a_full_page_reaching_total_records_when_read_then_no_further_page_is_requested(
+    def test_given_a_full_page_reaching_total_records_when_read_then_no_further_page_and_no_sort_probe_is_requested(
         self, http_mocker: HttpMocker
     ) -> None:
         self._clock(http_mocker)
@@ -95,14 +117,29 @@ class PagingEndTest(TestCase):
             .with_limit(2)
             .build(),
         )
+        # the probe: the window's newest order, beyond the page, confirms the sort
+        mock_sort_probe(http_mocker, _START, _END, a_bare_order("3", "2024-02-01 10:00:02"))
         http_mocker.get(
             _orders(start="2024-02-01 10:00:01", limit=2).build(),
-            orders_page(a_bare_order("2", "2024-02-01 10:00:01")).without_total_records().with_limit(2).build(),
+            orders_page(a_bare_order("2", "2024-02-01 10:00:01"), a_bare_order("3", "2024-02-01 10:00:02"))
+            .without_total_records()
+            .with_limit(2)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-02-01 10:00:02", limit=2).build(),
+            orders_page(a_bare_order("3", "2024-02-01 10:00:02")).without_total_records().with_limit(2).build(),
         )
 
         output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
 
-        assert _ids(records_of(output, "orders")) == ["1", "2"]
+        assert _ids(records_of(output, "orders")) == ["1", "2", "3"]
+        assert _queries(self._time.urls("/orders")) == [
+            (_START, _END, "date_updated", "asc", "0", "2"),
+            (_START, _END, "date_updated", "desc", "0", "1"),  # the sort probe, after the first full page
+            ("2024-02-01 10:00:01", _END, "date_updated", "asc", "0", "2"),  # full again: no total says it is the last
+            ("2024-02-01 10:00:02", _END, "date_updated", "asc", "0", "2"),  # short: the last page
+        ]
 
 
 class KeysetPagingTest(TestCase):
@@ -122,6 +159,7 @@ class KeysetPagingTest(TestCase):
             .with_limit(2)
             .build(),
         )
+        mock_sort_probe(http_mocker, _START, _END, a_bare_order("5", "2024-02-04 08:00:00"), total_records=5)
         http_mocker.get(
             _orders(start="2024-02-01 11:00:00", limit=2).build(),
             orders_page(a_bare_order("2", "2024-02-01 11:00:00"), a_bare_order("3", "2024-02-02 09:30:00"))
@@ -151,6 +189,13 @@ class KeysetPagingTest(TestCase):
 
         assert _ids(records_of(output, "orders")) == ["1", "2", "3", "4", "5"]
         assert all("offset=" not in url for url in self._time.urls("/orders"))
+        assert _queries(self._time.urls("/orders")) == [
+            (_START, _END, "date_updated", "asc", "0", "2"),
+            (_START, _END, "date_updated", "desc", "0", "1"),  # the sort probe: [5], not [1], so the sort is honoured
+            ("2024-02-01 11:00:00", _END, "date_updated", "asc", "0", "2"),
+            ("2024-02-02 09:30:00", _END, "date_updated", "asc", "0", "2"),
+            ("2024-02-03 08:00:00", _END, "date_updated", "asc", "0", "2"),
+        ]
 
     @HttpMocker()
     def test_given_a_page_boundary_inside_a_second_when_read_then_the_boundary_orders_are_emitted_once(
@@ -168,6 +213,7 @@ class KeysetPagingTest(TestCase):
             .with_limit(3)
             .build(),
         )
+        mock_sort_probe(http_mocker, _START, _END, a_bare_order("14", "2024-02-01 10:00:10"), total_records=5)
         http_mocker.get(
             _orders(start="2024-02-01 10:00:07", limit=3).build(),
             orders_page(
@@ -203,6 +249,7 @@ class KeysetPagingTest(TestCase):
             _orders(limit=2).build(),
             orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
         )
+        mock_sort_probe(http_mocker, _START, _END, a_bare_order("6", "2024-02-11 00:00:00"), total_records=6)
         # that second alone, from its own offset 0, sorted by id (no ties under the offset)
         http_mocker.get(
             _orders(start=bulk, end=bulk, limit=2).sorted_by("id").build(),
@@ -228,13 +275,13 @@ class KeysetPagingTest(TestCase):
         output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
 
         assert _ids(records_of(output, "orders")) == ["1", "2", "3", "4", "5", "6"]
-        queries = [parse_qs(urlparse(url).query) for url in self._time.urls("/orders")]
-        assert [(q["modified_start_date"][0], q["order_by"][0], q.get("offset", ["0"])[0]) for q in queries] == [
-            (_START, "date_updated", "0"),
-            (bulk, "id", "0"),
-            (bulk, "id", "2"),
-            (bulk, "id", "4"),
-            ("2024-02-10 03:00:01", "date_updated", "0"),  # then paging goes on after that second
+        assert _queries(self._time.urls("/orders")) == [
+            (_START, _END, "date_updated", "asc", "0", "2"),
+            (_START, _END, "date_updated", "desc", "0", "1"),  # the sort probe: [6], not [1]
+            (bulk, bulk, "id", "asc", "0", "2"),
+            (bulk, bulk, "id", "asc", "2", "2"),
+            (bulk, bulk, "id", "asc", "4", "2"),
+            ("2024-02-10 03:00:01", _END, "date_updated", "asc", "0", "2"),  # then paging goes on after that second
         ]
 
     @HttpMocker()
@@ -247,6 +294,7 @@ class KeysetPagingTest(TestCase):
             _orders(limit=2).build(),
             orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
         )
+        mock_sort_probe(http_mocker, _START, _END, a_bare_order("6", "2024-02-11 00:00:00"), total_records=5)
         # order 1 was updated just after page 1: second `bulk` now holds 2, 3, 4, 5. Continuing the window's
         # page at offset 2 would skip order 3; the second is read from its own offset 0 instead.
         http_mocker.get(
@@ -275,6 +323,7 @@ class KeysetPagingTest(TestCase):
         # 40 orders, two per second, page size 5: every page restarts at its last second and re-reads it.
         times = [f"2024-02-01 10:00:{n // 2:02d}" for n in range(40)]
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        mock_sort_probe(http_mocker, _START, _END, a_bare_order("39", times[39]), total_records=40)
         start, index, remaining = _START, 0, 40
         while True:
             page = list(range(index, min(index + 5, 40)))
@@ -294,6 +343,52 @@ class KeysetPagingTest(TestCase):
         ids = _ids(records_of(output, "orders"))
         assert sorted(ids, key=int) == [str(n) for n in range(40)]
         assert len(ids) == len(set(ids))
+        assert [query[3] for query in _queries(self._time.urls("/orders"))].count("desc") == 1  # one sort probe per sync
+
+
+class SortProbeTest(TestCase):
+    @pytest.fixture(autouse=True)
+    def _fake_time(self, fake_time) -> None:  # type: ignore[no-untyped-def]
+        self._time = fake_time
+
+    @HttpMocker()
+    def test_given_the_probe_answers_with_the_first_pages_first_order_when_read_then_it_warns_and_reads_in_windows_losing_none(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        # Order Desk ignores order_by and answers in its default order (date_added DESC): the first page happens
+        # to look ascending, but the probe (descending) starts with the same order 3, so the sort was ignored.
+        start, end = "2024-03-06 11:59:00", SERVER_NOW
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _orders(start=start, limit=2).build(),
+            orders_page(a_bare_order("3", "2024-03-06 11:59:10"), a_bare_order("2", "2024-03-06 11:59:50"))
+            .with_total_records(3)
+            .with_limit(2)
+            .build(),
+        )
+        mock_sort_probe(http_mocker, start, end, a_bare_order("3", "2024-03-06 11:59:10"), total_records=3)
+        # windows that fit 80% of a page: 61 s x 0.8 x 2 / 3 orders, about 32 s, from the first page's start
+        http_mocker.get(
+            _orders(start=start, end="2024-03-06 11:59:31", limit=2).unsorted().build(),
+            orders_page(a_bare_order("3", "2024-03-06 11:59:10"), a_bare_order("1", "2024-03-06 11:59:05"))
+            .with_total_records(2)
+            .with_limit(2)
+            .build(),
+        )
+        http_mocker.get(
+            _orders(start="2024-03-06 11:59:32", end=end, limit=2).unsorted().build(),
+            orders_page(a_bare_order("2", "2024-03-06 11:59:50")).with_total_records(1).with_limit(2).build(),
+        )
+
+        output = read_source(ConfigBuilder().with_start_date("2024-03-06T11:59:00Z").with_page_size(2).build(), catalog("orders"))
+
+        assert output.errors == []
+        assert output.is_in_logs("Could not confirm that Order Desk sorts orders by date_updated")
+        ids = _ids(records_of(output, "orders"))
+        assert set(ids) == {"1", "2", "3"}  # each at least once: the first page went out before the probe's answer
+        assert [query[3] for query in _queries(self._time.urls("/orders"))] == ["asc", "desc", None, None]
+        assert states_of(output, "orders")[-1] == {"date_updated": "2024-03-06T12:00:00Z"}
+        assert {"date_updated": "2024-03-06T11:59:50Z"} not in states_of(output, "orders")  # the first page never checkpointed
 
 
 class RequestShapeTest(TestCase):

@@ -11,6 +11,7 @@ from airbyte_cdk.test.mock_http import HttpMocker
 from source_orderdesk.rate_limit import BURST, REFILL_PER_SECOND, SAFE_BURST, SAFE_REFILL_PER_SECOND
 
 from .config import ConfigBuilder
+from .order_desk_mocks import mock_sort_probe
 from .request_builder import OrderDeskRequestBuilder
 from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page
 from .source_runner import ORDER_STREAMS, catalog, read_source, records_of
@@ -37,9 +38,11 @@ class PacingTest(TestCase):
         self._time = fake_time
 
     def _mock_pages(self, http_mocker: HttpMocker, pages: int) -> None:
-        """`pages` pages of two orders; each page restarts at the previous page's last second and adds one order."""
+        """`pages` pages of two orders; each page restarts at the previous page's last second and adds one order.
+        The sort probe after the first page is answered with the latest order."""
         times = [f"2024-02-01 10:{n // 60:02d}:{n % 60:02d}" for n in range(pages + 1)]
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order(str(pages), times[pages]), total_records=pages + 1)
         for page in range(pages):
             start = _START if page == 0 else times[page]
             first = page
@@ -59,7 +62,7 @@ class PacingTest(TestCase):
 
         assert len(records_of(output, "orders")) == 31
         times = [exchange.at for exchange in self._time.exchanges]
-        assert len(times) == 31
+        assert len(times) == 32  # the clock, 30 pages and the sort probe
         assert _order_desk_would_refuse(times) == []
 
     @HttpMocker()
@@ -78,7 +81,7 @@ class PacingTest(TestCase):
     @HttpMocker()
     def test_given_order_desk_reports_few_tokens_left_when_read_then_the_budget_follows_it(self, http_mocker: HttpMocker) -> None:
         # The clock answer says only 1 token is left (other apps share the store's bucket): the first page
-        # may go out at once, the second must wait for the bucket to refill.
+        # may go out at once, the next request (the sort probe) must wait for the bucket to refill.
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response(headers={"X-Tokens-Remaining": "1"}))
         http_mocker.get(
             OrderDeskRequestBuilder.orders().with_window(_START, SERVER_NOW).with_limit(2).build(),
@@ -88,6 +91,7 @@ class PacingTest(TestCase):
             .with_tokens_remaining(0)
             .build(),
         )
+        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("3", "2024-02-01 10:00:02"), total_records=3)
         http_mocker.get(
             OrderDeskRequestBuilder.orders().with_window("2024-02-01 10:00:01", SERVER_NOW).with_limit(2).build(),
             orders_page(a_bare_order("2", "2024-02-01 10:00:01"), a_bare_order("3", "2024-02-01 10:00:02"))
@@ -99,4 +103,5 @@ class PacingTest(TestCase):
         read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
 
         assert self._time.waits_before(1) == []
+        assert "order=desc" in self._time.exchanges[2].url  # the second /orders request is the sort probe
         assert sum(self._time.waits_before(2)) > 0

@@ -13,6 +13,7 @@ from airbyte_cdk.test.mock_http import HttpMocker
 from airbyte_cdk.test.state_builder import StateBuilder
 
 from .config import ConfigBuilder
+from .order_desk_mocks import mock_sort_probe
 from .request_builder import OrderDeskRequestBuilder
 from .response_builder import SERVER_NOW, a_bare_order, an_order, clock_response, error_response, orders_page
 from .source_runner import ORDER_STREAMS, catalog, read_source, records_of, states_of
@@ -42,6 +43,7 @@ class StatePerPageTest(TestCase):
             .with_limit(2)
             .build(),
         )
+        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("4", "2024-02-04 10:00:00"), total_records=4)
         http_mocker.get(
             _orders(start="2024-02-02 10:00:00", limit=2).build(),
             orders_page(an_order("2", "2024-02-02 10:00:00"), an_order("3", "2024-02-03 10:00:00"))
@@ -117,6 +119,7 @@ class StatePerPageTest(TestCase):
             .with_limit(2)
             .build(),
         )
+        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("4", "2024-02-04 10:00:00"), total_records=4)
         http_mocker.get(
             _orders(start="2024-02-02 10:00:00", limit=2).build(),
             orders_page(a_bare_order("2", "2024-02-02 10:00:00"), a_bare_order("3", "2024-02-03 10:00:00"))
@@ -133,6 +136,30 @@ class StatePerPageTest(TestCase):
 
         assert states_of(output, "orders") == [{"date_updated": "2024-02-02T10:00:00Z"}, {"date_updated": "2024-02-03T10:00:00Z"}]
         assert [record["id"] for record in records_of(output, "orders")] == ["1", "2", "3"]
+        assert output.errors
+
+    @HttpMocker()
+    def test_given_the_sort_probe_fails_when_read_then_the_first_pages_records_were_emitted_but_no_state_for_them(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        # The first page's checkpoint waits for the probe's answer: until the sort is known to be honoured,
+        # nothing proves that the orders before its last second were all read.
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _orders(limit=2).build(),
+            orders_page(a_bare_order("1", "2024-02-01 10:00:00"), a_bare_order("2", "2024-02-02 10:00:00"))
+            .with_total_records(5)
+            .with_limit(2)
+            .build(),
+        )
+        http_mocker.get(
+            OrderDeskRequestBuilder.sort_probe(_START, SERVER_NOW).build(), [error_response(HTTPStatus.INTERNAL_SERVER_ERROR)] * 9
+        )
+
+        output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"), expecting_exception=True)
+
+        assert [record["id"] for record in records_of(output, "orders")] == ["1", "2"]
+        assert states_of(output, "orders") == []  # never the unverified page's last second: a retry re-reads the page
         assert output.errors
 
 

@@ -176,6 +176,46 @@ class TypesTest(TestCase):
         assert shipment.get("date_shipped") is None and shipment.get("date_added") is None
         assert shipment["id"] == "770245"
 
+    def test_given_a_partial_zero_date_in_rfc3339_layout_when_read_then_it_is_null(self) -> None:
+        order = an_order("1", "2024-03-05 14:02:19").with_field(FieldPath("date_added"), "2024-00-00T00:00:00Z")
+        order.with_field(
+            FieldPath("order_shipments"), [_shipment(date_shipped="2024-03-00T00:00:00Z", date_added="2024-03-00T10:00:00Z")]
+        )
+
+        output = _read(order)
+
+        (row,) = records_of(output, "orders")
+        assert row.get("date_added") is None and row["date_updated"] == "2024-03-05T14:02:19Z"
+        (shipment,) = records_of(output, "order_shipments")
+        assert shipment.get("date_shipped") is None and shipment.get("date_added") is None
+        assert shipment["id"] == "770245"
+
+    def test_given_a_valid_date_in_rfc3339_layout_when_read_then_it_is_emitted_unchanged(self) -> None:
+        order = an_order("1", "2024-03-05 14:02:19").with_field(FieldPath("date_added"), "2024-02-29T23:59:59Z")
+
+        output = _read(order)
+
+        (row,) = records_of(output, "orders")
+        assert row["date_added"] == "2024-02-29T23:59:59Z"
+
+    def test_given_a_time_of_day_that_does_not_exist_in_rfc3339_layout_when_read_then_the_sync_fails_naming_the_order(
+        self,
+    ) -> None:
+        order = an_order("80", "2024-03-05 14:02:19").with_field(FieldPath("date_added"), "2024-03-05T25:61:00Z")
+
+        with HttpMocker() as http_mocker:
+            http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+            http_mocker.get(
+                OrderDeskRequestBuilder.orders().with_window("2024-01-01 00:00:00", SERVER_NOW).build(),
+                orders_page(order).build(),
+            )
+            output = read_source(ConfigBuilder().build(), catalog("orders"), expecting_exception=True)
+
+        assert records_of(output, "orders") == []
+        error = output.errors[0].trace.error
+        assert "80" in error.message and "date_added" in error.message and "T25:61:00Z" in error.message
+        assert error.failure_type.value == "system_error"
+
     def test_given_a_date_that_does_not_exist_when_read_then_the_sync_fails_naming_the_order_and_field(self) -> None:
         order = an_order("77", "2024-03-05 14:02:19")
         order.with_field(FieldPath("order_shipments"), [_shipment(order_id="77", date_shipped="2024-02-30")])
@@ -209,15 +249,6 @@ class TypesTest(TestCase):
         error = output.errors[0].trace.error
         assert "78" in error.message and "date_added" in error.message and "2023-02-29" in error.message
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "BUG: timestamps.py to_rfc3339's second fast path (`len(value) == 20 and value[10] == 'T' ...: return value`) "
-            "returns a value already in RFC 3339 layout without checking it, so '2024-02-30T10:00:00Z' (or "
-            "'2024-00-00T00:00:00Z', '...T25:61:00Z') is emitted as a date-time although it names no instant; only Order "
-            "Desk's own `YYYY-MM-DD HH:MM:SS` layout is validated"
-        ),
-    )
     def test_given_a_date_that_does_not_exist_in_rfc3339_layout_when_read_then_the_sync_fails_naming_the_order_and_field(
         self,
     ) -> None:

@@ -58,6 +58,23 @@ class PageRequest:
         return params
 
 
+@dataclass
+class _Probe:
+    """What the sort probe needs to judge its answers, and where paging goes on if they confirm the sort."""
+
+    start: str
+    versions: set  # (id, date_updated) of the probed page's orders
+    first_id: str
+    first: str  # the page's first and last seconds
+    last: str
+    checkpoint: Optional[str]
+    mode: str
+    planned: Optional[PageRequest]
+    floor: Optional[PageRequest]  # one order before the page's first second, if the window starts earlier
+    range_total: Optional[int]  # orders in the probed page's window (its total_records)
+    confirms: bool = True
+
+
 class OrderPager:
     """A state machine: `next_request` says what to ask for, `accept` takes the answer.
 
@@ -85,7 +102,7 @@ class OrderPager:
         self._passes = 0
         # the sort probe: verified once per sync, before the first checkpoint
         self._sort_verified = False
-        self._probe: tuple = ()
+        self._probe: Optional[_Probe] = None
         # (id, date_updated) of orders handed out before a fallback re-reads their window
         self._handed_out: set[tuple[str, str]] = set()
         self._range_total: Optional[int] = None  # orders in [second, end] when second mode began
@@ -146,38 +163,62 @@ class OrderPager:
         if self._sort_verified:
             self._advance_checkpoint(checkpoint)
         else:
-            self._probe_sort(request, orders, keys, checkpoint)
+            self._probe_sort(request, orders, keys, checkpoint, total)
         return fresh
 
     # sort probe
 
-    def _probe_sort(self, request: PageRequest, orders, keys, checkpoint: Optional[str]) -> None:
+    def _probe_sort(self, request: PageRequest, orders, keys, checkpoint: Optional[str], total: Optional[int]) -> None:
         """Whether Order Desk honours `order_by` is undocumented, and a page can look sorted by chance.
-        So once per sync, before the first checkpoint, ask for the same window in the opposite order.
-        Honoured, that returns an order from beyond the (full, ascending) page, at or after its last
-        second. Anything else (the page's own first order, as the default order gives twice; an order
-        of the page; an earlier one) means the sort cannot be trusted, and the range is read in
-        windows that each fit one page, where order does not matter."""
+        So before the first checkpoint, two questions about the window of the first full page. Sorted
+        descending from the page's first second, does it answer with an order at or after the page's last
+        second that is not the page's first (the default order gives that one twice)? And is there no
+        order before the page's first second (the default order, newest first, starts past the oldest)?
+        The descending answer's total says that for free when it equals the page's; else one more order
+        is asked for. Any other answer means the range is read in windows that each fit one page."""
         versions = {(_order_id(o), k) for o, k in zip(orders, keys)}
-        self._probe = (request.start, versions, max(keys), checkpoint, self._mode, self._request)
+        floor = None
+        if keys[0] > request.start:
+            floor = PageRequest(request.start, format_api_time(parse_api_time(keys[0]) - SECOND), 0, "date_updated", limit=1)
+        self._probe = _Probe(
+            request.start, versions, _order_id(orders[0]), keys[0], max(keys), checkpoint, self._mode, self._request, floor, total
+        )
         self._mode = SORT_PROBE
-        self._request = PageRequest(request.start, request.end, 0, "date_updated", descending=True, limit=1)
+        self._request = PageRequest(keys[0], request.end, 0, "date_updated", descending=True, limit=1)
 
     def _accept_probe(self, orders, keys, total) -> list:
-        start, versions, page_last, checkpoint, mode, planned = self._probe
-        page_ids = {order_id for order_id, _ in versions}
-        if orders and _order_id(orders[0]) not in page_ids and keys[0] >= page_last:
-            self._sort_verified = True
-            self._mode, self._request = mode, planned
-            self._advance_checkpoint(checkpoint)
-            return []
+        probe: _Probe = self._probe
+        if self._request.descending:
+            latest = (_order_id(orders[0]), keys[0]) if orders else None
+            if latest is None or latest[1] < probe.last:
+                return self._sort_not_confirmed(probe)
+            if probe.first == probe.last == latest[1]:
+                # A page of one second answered by an order of that second: an honoured sort says so when
+                # nothing follows the second (ties come in any order), an ignored one when it starts the
+                # default order. Go on only if nothing precedes the second, and probe again later.
+                probe.confirms = False
+            elif latest[0] == probe.first_id:
+                return self._sort_not_confirmed(probe)
+            nothing_before = total is not None and total == probe.range_total
+            if probe.floor is not None and not nothing_before:
+                self._request = probe.floor
+                return []
+        elif orders or (total or 0) > 0:
+            return self._sort_not_confirmed(probe)
+        self._sort_verified = probe.confirms  # if not, the next full keyset page is probed again
+        self._mode, self._request = probe.mode, probe.planned
+        if probe.confirms:
+            self._advance_checkpoint(probe.checkpoint)
+        return []
+
+    def _sort_not_confirmed(self, probe: _Probe) -> list:
         self._logger.warning(
             "Could not confirm that Order Desk sorts orders by date_updated; reading in windows that each fit "
             "one page instead (slower; nothing is skipped)."
         )
         self._boundary_second, self._boundary_ids = None, set()
-        self._handed_out = versions  # the probed page went out already; don't hand it out again
-        self._start_window_mode(start, total or len(orders))
+        self._handed_out |= probe.versions  # the probed page went out already; don't hand it out again
+        self._start_window_mode(probe.start, probe.range_total or len(probe.versions))
         return []
 
     def _drop_boundary_repeats(self, orders, keys) -> list:

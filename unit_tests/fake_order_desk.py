@@ -25,8 +25,15 @@ AFTER_THE_SYNC = "2030-01-01 00:00:00"  # where an order lands when it is update
 
 def sort_probe(start: str, end: str) -> PageRequest:
     """The request by which the pager checks, once per sync, that `order_by` is honoured: the window of its
-    first full page sorted by date_updated descending, one order (its latest, if the sort is honoured)."""
+    first full page from that page's first second (`start`), sorted by date_updated descending, one order
+    (its latest, if the sort is honoured)."""
     return PageRequest(start, end, 0, "date_updated", descending=True, limit=1)
+
+
+def floor_probe(start: str, before: str) -> PageRequest:
+    """The sort probe's second question, when the window starts before its first full page: one order
+    updated from the window's start to the second `before` the page's first (none, if the sort is honoured)."""
+    return PageRequest(start, before, 0, "date_updated", limit=1)
 
 
 @dataclass

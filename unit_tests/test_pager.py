@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from source_orderdesk.paging import MAX_PASSES_OVER_ONE_SECOND, OrderPager, PageRequest, PagingError
 
-from .fake_order_desk import AFTER_THE_SYNC, FakeOrderDesk, drain, sort_probe
+from .fake_order_desk import AFTER_THE_SYNC, FakeOrderDesk, drain, floor_probe, sort_probe
 
 START = "2024-03-05 00:00:00"
 END = "2024-03-05 23:59:59"
@@ -30,11 +30,15 @@ def store(*seconds: int, first_id: int = 1) -> Dict[str, str]:
 
 
 def verify_sort(pager: OrderPager, latest: Dict[str, str]) -> None:
-    """Answers the pending sort probe with `latest` (a different order than the first of the probed page, as
-    Order Desk does when it honours `order_by`), so that the pager goes on with the request it planned."""
+    """Answers the pending sort probe as Order Desk does when it honours `order_by`: with `latest` (a different
+    order than the first of the probed page) and, if asked, with no order before the page, so that the pager
+    goes on with the request it planned."""
     assert pager.mode == "sort probe"
     assert pager.next_request.descending and pager.next_request.limit == 1
     assert pager.accept([latest], None, 1) == []
+    if pager.mode == "sort probe":
+        assert not pager.next_request.descending and pager.next_request.limit == 1
+        assert pager.accept([], 0, 1) == []
     assert pager.mode != "sort probe"
 
 
@@ -119,7 +123,8 @@ def test_given_no_total_records_and_a_short_page_when_paging_then_it_stops() -> 
 
     assert run.ids == ["1", "2", "3", "4"]
     # [1,2,3] is full: the sort probe answers [4], so it asks again from second 3 and gets [3,4], a short page
-    assert run.requests == [PageRequest(START, END), sort_probe(START, END), PageRequest(at(3), END)]
+    # (without totals, the probe's total cannot say that nothing precedes [1], so that is asked too)
+    assert run.requests == [PageRequest(START, END), sort_probe(at(1), END), floor_probe(START, at(0)), PageRequest(at(3), END)]
 
 
 def test_given_no_total_records_and_an_empty_page_when_paging_then_it_stops() -> None:
@@ -138,7 +143,7 @@ def test_given_api_clamps_the_limit_when_paging_then_the_echoed_limit_decides_a_
 
     pager.accept(page, None, limit=100)  # 100 < 500 asked, but it is all Order Desk would give
 
-    assert pager.next_request == sort_probe(START, END)  # a full page, so the sort is probed before going on
+    assert pager.next_request == sort_probe(at(1), END)  # a full page, so the sort is probed before going on
     verify_sort(pager, {"id": "101", "date_updated": at(101)})
     assert pager.next_request == PageRequest(at(100), END)
 
@@ -155,7 +160,9 @@ def test_given_three_pages_of_distinct_seconds_when_paging_then_each_request_sta
 
     assert run.requests == [
         PageRequest(START, END),
-        sort_probe(START, END),  # once per sync, after the first full page: [7] is not [1], so the sort is honoured
+        # once per sync, after the first full page: [7] is not [1], and its total (7) is the page's, so nothing
+        # precedes [1]: the sort is honoured
+        sort_probe(at(1), END),
         PageRequest(at(3), END),
         PageRequest(at(5), END),
     ]  # [5, 6, 7] reaches total_records (3 left from second 5), so paging stops there
@@ -169,7 +176,7 @@ def test_given_a_page_boundary_inside_a_second_when_paging_then_reread_boundary_
 
     run = drain(OrderPager(START, END, page_size=4), api, limit=4)
 
-    assert run.requests[1:3] == [sort_probe(START, END), PageRequest(at(10), END)]
+    assert run.requests[1:3] == [sort_probe(at(1), END), PageRequest(at(10), END)]
     assert run.ids == ["1", "2", "3", "4", "5", "6"]
 
 
@@ -188,7 +195,7 @@ def test_given_a_keyset_page_when_accepted_then_checkpoint_is_its_last_second_an
 
     run = drain(OrderPager(START, END, page_size=3), api, limit=3)
 
-    assert run.requests[1] == sort_probe(START, END)
+    assert run.requests[1] == sort_probe(at(1), END)
     assert run.checkpoints[:2] == [None, at(3)]  # the first page's checkpoint waits for the sort probe's answer
     assert run.checkpoints[1:] == sorted(run.checkpoints[1:])
     assert run.checkpoints[-1] == at(4)
@@ -214,7 +221,7 @@ def test_given_a_second_holding_more_orders_than_a_page_when_paging_then_that_se
 
     assert run.requests == [
         PageRequest(START, END),  # [1, 2, 3]: the whole page is second 5 and there is more
-        sort_probe(START, END),  # [8]: not [1], so the sort is honoured
+        sort_probe(at(5), END),  # [8]: not [1], so the sort is honoured (and its total, 8, says nothing precedes [1])
         # one pass over that second alone, from offset 0 and sorted by id (the page above is not counted)
         PageRequest(at(5), at(5), 0, "id"),
         PageRequest(at(5), at(5), 3, "id"),
@@ -247,7 +254,9 @@ def test_given_the_bulk_second_is_the_last_in_the_window_when_paging_then_no_req
     # second 5 held all 5 orders of the range, so nothing is asked for after it
     assert run.requests == [
         PageRequest(START, END),
-        sort_probe(START, END),  # [5] (ties come back the other way round when sorted descending): not [1]
+        # [5], of the page's own second: the sort may be honoured (nothing follows second 5) or ignored; the
+        # pager goes on because the probe's total (5) is the page's: nothing precedes second 5
+        sort_probe(at(5), END),
         PageRequest(at(5), at(5), 0, "id"),
         PageRequest(at(5), at(5), 2, "id"),
         PageRequest(at(5), at(5), 4, "id"),
@@ -346,7 +355,7 @@ def test_given_an_order_leaves_a_bulk_second_mid_pass_when_paging_then_the_secon
 
     assert run.requests == [
         PageRequest(START, END),  # [1, 2, 3]
-        sort_probe(START, END),  # [8]
+        sort_probe(at(5), END),  # [8]
         PageRequest(at(5), at(5), 0, "id"),  # [1, 2, 3] of 7
         PageRequest(at(5), at(5), 3, "id"),  # order 1 left: [5, 6, 7] of 6, and order 4 slid below offset 3
         PageRequest(at(5), at(5), 0, "id"),  # the total changed, so the second is read again: [2, 3, 4] of 6
@@ -379,7 +388,7 @@ def test_given_no_total_records_and_an_order_leaves_a_bulk_second_mid_pass_when_
         if query_index == 3:
             api.update("1")
 
-    # Without totals: [1, 2, 3] (window), [8] (sort probe), [1, 2, 3] (second, offset 0), then order 1 leaves, so
+    # Without totals: [1, 2, 3] (window), [8] and [] (sort probe), [1, 2, 3] (second, offset 0), then order 1 leaves, so
     # offset 3 of [2..7] is [5, 6, 7]; order 4 is never returned unless the second is read again.
     api = FakeOrderDesk(
         {**store(5, 5, 5, 5, 5, 5, 5), "8": at(9)}, omit_total=True, before_query=update_order_1_before_the_fourth_query
@@ -402,7 +411,8 @@ def test_given_no_total_records_and_a_bulk_second_when_paging_then_it_is_complet
     one_pass = [PageRequest(at(5), at(5), offset, "id") for offset in (0, 3, 6)]
     assert run.requests == [
         PageRequest(START, END),
-        sort_probe(START, END),
+        sort_probe(at(5), END),
+        floor_probe(START, at(4)),  # without totals, asked: nothing precedes second 5
         *one_pass,  # [1, 2, 3] [4, 5, 6] [7]: nothing to compare this pass with yet
         *one_pass,  # the same 7 ids again: nothing moved, so the second is complete
         PageRequest(at(6), END),
@@ -549,7 +559,7 @@ def test_given_the_api_ignores_order_by_and_the_first_page_happens_to_look_sorte
     run = drain(pager, api, limit=2)
 
     # the probe (date_updated descending) came back with order 3 first again, so the sort was ignored
-    assert run.requests[:2] == [PageRequest(at(0), at(30)), sort_probe(at(0), at(30))]
+    assert run.requests[:2] == [PageRequest(at(0), at(30)), sort_probe(at(1), at(30))]
     assert pager.mode == "window"
     assert set(run.ids) == {"1", "2", "3"}  # each order at least once (the first page was handed out before the probe)
     assert all(request.sort is None for request in run.requests[2:])
@@ -574,7 +584,7 @@ def test_given_a_full_first_page_when_accepted_then_its_orders_are_handed_out_an
 
     assert [order["id"] for order in fresh] == ["1", "2"]
     assert pager.mode == "sort probe"
-    assert pager.next_request == sort_probe(START, END)
+    assert pager.next_request == sort_probe(at(1), END)
     assert pager.checkpoint is None
 
 
@@ -589,8 +599,9 @@ def test_given_the_probe_answers_with_a_different_first_order_when_paging_then_t
 
     probes = [index for index, request in enumerate(run.requests) if request.descending]
     assert probes == [1]
-    assert run.requests[1] == sort_probe(START, END)
-    assert run.checkpoints[:2] == [None, at(3)]  # applied once the probe's answer ([34], not [1]) verified the sort
+    assert run.requests[1] == sort_probe(at(0), END)
+    # applied once the probe's answer ([34], not [1]; its total the page's: nothing before [1]) verified the sort
+    assert run.checkpoints[:2] == [None, at(3)]
     assert any(request.sort == "id" for request in run.requests)  # the bulk second was paged by offset
     assert all(request.sort is not None for request in run.requests)  # no window fallback
     assert sorted(run.ids, key=int) == [str(n) for n in range(1, 35)]
@@ -620,7 +631,7 @@ def test_given_the_probe_answers_with_the_same_first_order_when_paging_then_ever
 
     run = drain(pager, api, limit=3)
 
-    assert run.requests[1] == sort_probe(at(0), at(59))
+    assert run.requests[1] == sort_probe(at(1), at(59))
     assert pager.mode == "window"
     assert set(run.ids) == set(orders)
     assert not [r for r in run.requests[2:] if r.descending]  # one probe per sync
@@ -672,6 +683,64 @@ def test_given_page_size_1_and_the_api_ignores_order_by_when_paging_then_windows
     run = drain(OrderPager(START, END, page_size=1), api, limit=1, max_requests=300)
 
     assert sorted(set(run.ids), key=int) == ["1", "2"]
+
+
+def test_given_order_by_ignored_and_a_newest_bulk_second_fills_page_one_when_the_probe_answers_a_tie_then_no_order_is_lost() -> (
+    None
+):
+    # Default order date_added DESC: the 6 orders imported last (all updated at second 50) come first and look
+    # sorted; with ties in a new order per query, the descending probe answers with another order of second 50.
+    older = store(*range(0, 10))
+    imported = store(*([50] * 6), first_id=11)
+    added = {order_id: at(100) for order_id in imported}
+    for seed in range(5):
+        api = FakeOrderDesk(
+            {**older, **imported}, honours_order_by=False, added=added, shuffle_ties=True, ties_vary_per_query=True, seed=seed
+        )
+
+        run = drain(OrderPager(at(0), at(60), page_size=3), api, limit=3)
+
+        assert run.requests[1] == sort_probe(at(50), at(60))
+        # its total (6) is not the page's (16), and asked, the floor question finds older orders: the sort is ignored
+        assert run.requests[2] == floor_probe(at(0), at(49))
+        assert pager_mode_of(run) == "window"
+        assert set(run.ids) == set(older) | set(imported)
+
+
+def test_given_a_page_ending_inside_a_tied_second_when_the_probe_returns_a_tie_from_the_page_then_the_sort_is_verified() -> None:
+    # An incremental sync: a few orders, then a bulk change in one second that runs past the first page. Sorted
+    # descending, ties come back in any order, so the probe may answer with an order of the page's last second.
+    api = FakeOrderDesk({**store(1, 2), **store(*([9] * 6), first_id=3)}, shuffle_ties=True, ties_vary_per_query=True, seed=4)
+    pager = OrderPager(START, END, page_size=4)
+
+    run = drain(pager, api, limit=4)
+
+    assert run.requests[1] == sort_probe(at(1), END)
+    assert all(request.sort is not None for request in run.requests)  # no window fallback
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 9)]
+    assert len(run.ids) == len(set(run.ids))
+
+
+def test_given_an_order_leaves_the_window_before_the_probe_when_probing_then_the_floor_is_asked_and_the_sort_still_verified() -> (
+    None
+):
+    def update_order_5_before_the_probe(api: FakeOrderDesk, query_index: int) -> None:
+        if query_index == 1:
+            api.update("5")
+
+    api = FakeOrderDesk(store(1, 2, 3, 4, 5, 6, 7), before_query=update_order_5_before_the_probe)
+
+    run = drain(OrderPager(START, END, page_size=3), api, limit=3)
+
+    # the probe's total (6) is not the page's (7), which may mean an order before [1]: so that is asked
+    assert run.requests[1:3] == [sort_probe(at(1), END), floor_probe(START, at(0))]
+    assert all(request.sort is not None for request in run.requests)  # no window fallback
+    assert run.ids == ["1", "2", "3", "4", "6", "7"]
+
+
+def pager_mode_of(run) -> str:
+    """window if the run ever fell back to windows (unsorted requests from offset 0 over a range)."""
+    return "window" if any(r.sort is None and r.start != r.end for r in run.requests) else "sorted"
 
 
 # --- properties -----------------------------------------------------------------------------------
@@ -789,7 +858,10 @@ def test_given_the_api_ignores_order_by_and_orders_updated_mid_sync_when_paging_
 
     never_updated = {order_id for order_id, updated in api.orders.items() if updated != AFTER_THE_SYNC}
     assert never_updated <= set(run.ids)
-    assert sum(1 for request in run.requests if request.descending) <= 1
+    # Probes stop once the pager reads in windows; before that, a page of one second whose probe answers with
+    # that same second (ambiguous) leads to one more probe at the next full keyset page.
+    first_window = next((n for n, r in enumerate(run.requests) if r.sort is None), len(run.requests))
+    assert not [r for r in run.requests[first_window:] if r.descending]
     for checkpoint, handed_out in run.progress:
         if checkpoint is not None:
             before_checkpoint = {order_id for order_id in never_updated if orders[order_id] < checkpoint}

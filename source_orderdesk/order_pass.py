@@ -106,10 +106,13 @@ class OrderPass:
             for order in page.orders:
                 updated = api_time_key(order.get("date_updated"), order)
                 parent = splitter.parent(order)
-                for table in self._tables:
-                    if updated < table.start:
-                        continue
-                    for row in splitter.rows(table.name, order, parent):
+                # All of an order's rows are built before any is emitted: an order that cannot be represented
+                # fails the sync without a partial copy of it (say, its orders row without its items).
+                order_rows = [
+                    (table, splitter.rows(table.name, order, parent)) for table in self._tables if updated >= table.start
+                ]
+                for table, rows in order_rows:
+                    for row in rows:
                         if not table.has_records:
                             table.has_records = True
                             yield stream_status_message(table.configured.stream, AirbyteStreamStatus.RUNNING)

@@ -311,6 +311,24 @@ class TypesTest(TestCase):
         assert "77" in message and "order_items" in message and "price" in message
         assert output.errors[0].trace.error.failure_type.value == "system_error"
 
+    def test_given_an_order_whose_items_cannot_be_represented_when_read_then_none_of_its_rows_is_emitted(self) -> None:
+        # The orders row comes first in the catalog and could be built; order_items (text, not a list) cannot.
+        good = an_order("80", "2024-03-05 14:02:19")
+        bad = an_order("81", "2024-03-05 14:02:20").with_field(FieldPath("order_items"), "not a list")
+
+        with HttpMocker() as http_mocker:
+            http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+            http_mocker.get(
+                OrderDeskRequestBuilder.orders().with_window("2024-01-01 00:00:00", SERVER_NOW).build(),
+                orders_page(good, bad).build(),
+            )
+            output = read_source(ConfigBuilder().build(), catalog("orders", "order_items"), expecting_exception=True)
+
+        assert [row["id"] for row in records_of(output, "orders")] == ["80"]  # the order before it is out; 81 is not
+        assert {row["order_id"] for row in records_of(output, "order_items")} == {"80"}
+        error = output.errors[0].trace.error
+        assert "81" in error.message and "order_items" in error.message
+
 
 class SchemaValidationTest(TestCase):
     def _schemas(self) -> Mapping[str, Mapping[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any, Mapping, Optional, Union
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -89,7 +90,9 @@ class OrderDeskErrorHandler(HttpStatusErrorHandler):
                 f"The API URL is not usable: {response}. Leave it empty for the default.",
             )
         if isinstance(response, requests.RequestException):
-            return _retry(f"Could not get an answer from Order Desk: {describe_network_error(response)}.")
+            url = request_url(response)
+            where = f"Order Desk at {url}" if url else "Order Desk"
+            return _retry(f"Could not get an answer from {where}: {describe_network_error(response)}.")
         if isinstance(response, requests.Response):
             if 500 <= response.status_code < 600:
                 return _retry(f"Order Desk answered HTTP {response.status_code} (a server-side problem).")
@@ -119,6 +122,25 @@ def describe_network_error(error: requests.RequestException) -> str:
     if isinstance(error, requests.exceptions.ChunkedEncodingError):
         return "the answer was cut off"
     return type(error).__name__
+
+
+def request_url(error: requests.RequestException) -> Optional[str]:
+    """Where the failed request went, as `scheme://host:port/path`: without the query (page bounds, noise)
+    and without any `user:password@` in the URL. The API key is a header, never part of the URL."""
+    url = getattr(getattr(error, "request", None), "url", None)
+    if not url:
+        return None
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not host:
+        return None
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{parts.path}"
 
 
 class QuietTracebacks(logging.Filter):

@@ -26,7 +26,7 @@ from .api import (
 )
 from .config import OrderDeskConfig
 from .paging import OrderPager, PageRequest, offset_passes, utc_now_key
-from .redaction import is_secret_name, without_secrets
+from .redaction import is_secret_name, mask_secrets_in_logged_bodies, without_secrets
 from .rows import PARENT_COLUMNS, OrderRows, Plan, apply_plan, as_list, as_map, compile_plan
 from .timestamps import format_api_time, from_state_value, parse_api_time
 
@@ -276,11 +276,24 @@ class StoreResource(OrderDeskStream):
         return compile_plan(self.get_json_schema())
 
 
-class Folders(StoreResource):
-    """`GET /store` lists folders as a map of id to name; one row each, so orders.folder_id has a name."""
+class StoreEndpoint(StoreResource):
+    """A table read from `GET /store`, whose body holds the store's secrets (its API key, SMTP password).
+
+    The CDK logs response bodies before `parse_response` sees them (each one with `--debug`, and a 2xx
+    answer it retries at INFO), so secret-named values are masked in those log records first; see
+    `mask_secrets_in_logged_bodies`.
+    """
+
+    def __init__(self, config: OrderDeskConfig, api_budget: APIBudget, max_retries: int = MAX_RETRIES) -> None:
+        super().__init__(config, api_budget, max_retries)
+        mask_secrets_in_logged_bodies(self.logger)
 
     def path(self, **kwargs: Any) -> str:
         return "store"
+
+
+class Folders(StoreEndpoint):
+    """`GET /store` lists folders as a map of id to name; one row each, so orders.folder_id has a name."""
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
         folders = (response_json(response).get("store") or {}).get("folders")
@@ -292,11 +305,8 @@ class Folders(StoreResource):
             yield apply_plan(self.plan, {"id": folder_id, "name": name})
 
 
-class Store(StoreResource):
+class Store(StoreEndpoint):
     """The store and its settings, with secrets removed: Order Desk returns API keys and mail passwords."""
-
-    def path(self, **kwargs: Any) -> str:
-        return "store"
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
         store = response_json(response).get("store")

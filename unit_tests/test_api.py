@@ -126,6 +126,16 @@ def test_given_a_network_error_when_resolving_then_retry_with_a_short_human_reas
     assert reason in describe_network_error(error)  # type: ignore[arg-type]
 
 
+def test_given_a_refused_connection_when_resolving_then_the_message_names_the_url_without_query_or_credentials() -> None:
+    request = requests.Request("GET", "http://user:pw@127.0.0.1:9/api/v2/orders", params={"limit": 500}).prepare()
+    OrderDeskAuth("4471", "secret-key")(request)
+    error = requests.exceptions.ConnectionError("[Errno 111] Connection refused", request=request)
+
+    message = _handler().interpret_response(error).error_message
+
+    assert message == "Could not get an answer from Order Desk at http://127.0.0.1:9/api/v2/orders: the connection was refused."
+
+
 @pytest.mark.parametrize("error", [requests.exceptions.InvalidURL("bad"), requests.exceptions.InvalidSchema("ftp")])
 def test_given_an_unusable_url_when_resolving_then_fail_as_config_error(error: Exception) -> None:
     resolution = _handler().interpret_response(error)

@@ -1,0 +1,88 @@
+"""`GET /store` returns the store's secrets (its own API key, SMTP credentials, integration tokens). They
+reach neither a record nor, with `--debug` (where the CDK logs every response body), any log line."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from typing import Iterator
+
+import pytest
+from airbyte_cdk.logger import AirbyteLogFormatter
+from airbyte_cdk.models import SyncMode
+from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput
+from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
+from airbyte_cdk.test.mock_http.response_builder import find_template
+
+from .config import DEFAULT_API_URL, ConfigBuilder
+from .request_builder import OrderDeskRequestBuilder
+from .source_runner import catalog, every_message_text, read_source, records_of
+
+# Every secret in the store.json template contains this, so one search finds any of them.
+LEAK_MARK = "must-not-leak"
+
+
+@pytest.fixture
+def debug_log() -> Iterator[io.StringIO]:
+    """Every log line at any level, formatted as the connector prints them (Airbyte's formatter)."""
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setLevel(logging.DEBUG)
+    handler.setFormatter(AirbyteLogFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield buffer
+    finally:
+        root.removeHandler(handler)
+
+
+def _store_response() -> HttpResponse:
+    # Written the way Order Desk (PHP's json_encode) writes it: every "/" escaped as "\/".
+    return HttpResponse(json.dumps(find_template("store", __file__)).replace("/", "\\/"), 200)
+
+
+def _read_store_and_folders(*store_responses: HttpResponse, debug: bool = True) -> EntrypointOutput:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(OrderDeskRequestBuilder(DEFAULT_API_URL, "store", {}).build(), list(store_responses))
+        return read_source(ConfigBuilder().build(), catalog("store", "folders", sync_mode=SyncMode.full_refresh), debug=debug)
+
+
+def test_given_debug_logging_when_reading_the_store_then_its_secret_settings_appear_in_no_message_and_no_log_line(
+    debug_log: io.StringIO,
+) -> None:
+    output = _read_store_and_folders(_store_response(), _store_response())
+
+    assert records_of(output, "store") and len(records_of(output, "folders")) == 3
+    assert LEAK_MARK not in every_message_text(output)
+    logged = debug_log.getvalue()
+    # The search can fail: the /store body really is logged, with its secrets masked and the rest kept.
+    assert "Receiving response" in logged and "Example Outfitters" in logged
+    assert '\\"smtp_password\\": \\"****\\"' in logged
+    assert LEAK_MARK not in logged
+
+
+def test_given_debug_logging_and_a_store_body_that_is_not_json_when_reading_then_the_body_is_not_logged(
+    debug_log: io.StringIO,
+) -> None:
+    cut_off = HttpResponse(json.dumps(find_template("store", __file__))[:-40], 200)  # secrets but no end: not parseable
+
+    output = _read_store_and_folders(cut_off, _store_response(), _store_response())
+
+    assert records_of(output, "store"), "the cut-off answer was retried"
+    logged = debug_log.getvalue()
+    assert "not JSON, with secret-looking keys" in logged  # in the debug log and in the INFO line before the retry
+    assert "Response Content: (" in logged
+    assert LEAK_MARK not in logged
+    assert LEAK_MARK not in every_message_text(output)
+
+
+def test_given_the_store_when_read_then_its_record_keeps_plain_settings_and_drops_secret_ones() -> None:
+    output = _read_store_and_folders(_store_response(), _store_response(), debug=False)
+
+    (store,) = records_of(output, "store")
+    assert store["settings"]["timezone"] == "America/Chicago"
+    assert not {"smtp_password", "smtp_username", "api_key"} & set(store["settings"])
+    assert store["settings"]["integrations"] == [{"name": "Shopify", "shop": "example-outfitters"}]
+    assert LEAK_MARK not in json.dumps(store)

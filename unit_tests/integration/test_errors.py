@@ -244,7 +244,7 @@ class ReadErrorsTest(TestCase):
             .with_limit(2)
             .build(),
         )
-        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("3", "2024-02-02 09:00:00"), total_records=3)
+        mock_sort_probe(http_mocker, "2024-02-01 10:00:00", SERVER_NOW, a_bare_order("3", "2024-02-02 09:00:00"), total_records=3)
         http_mocker.get(
             OrderDeskRequestBuilder.orders().with_window("2024-02-01 11:00:00", SERVER_NOW).with_limit(2).build(),
             [rate_limited_response(retry_after=3)] * (MAX_RETRIES + 1),

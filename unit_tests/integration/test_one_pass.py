@@ -28,7 +28,7 @@ def _mock_two_pages(http_mocker: HttpMocker) -> None:
         .with_limit(2)
         .build(),
     )
-    mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("103", "2024-02-03 10:00:00"), total_records=3)
+    mock_sort_probe(http_mocker, "2024-02-01 10:00:00", SERVER_NOW, a_bare_order("103", "2024-02-03 10:00:00"), total_records=3)
     http_mocker.get(
         OrderDeskRequestBuilder.orders().with_window("2024-02-02 10:00:00", SERVER_NOW).with_limit(2).build(),
         orders_page(an_order("102", "2024-02-02 10:00:00"), an_order("103", "2024-02-03 10:00:00"))

@@ -118,7 +118,7 @@ class PagingEndTest(TestCase):
             .build(),
         )
         # the probe: the window's newest order, beyond the page, confirms the sort
-        mock_sort_probe(http_mocker, _START, _END, a_bare_order("3", "2024-02-01 10:00:02"))
+        mock_sort_probe(http_mocker, "2024-02-01 10:00:00", _END, a_bare_order("3", "2024-02-01 10:00:02"), floor_from=_START)
         http_mocker.get(
             _orders(start="2024-02-01 10:00:01", limit=2).build(),
             orders_page(a_bare_order("2", "2024-02-01 10:00:01"), a_bare_order("3", "2024-02-01 10:00:02"))
@@ -136,7 +136,9 @@ class PagingEndTest(TestCase):
         assert _ids(records_of(output, "orders")) == ["1", "2", "3"]
         assert _queries(self._time.urls("/orders")) == [
             (_START, _END, "date_updated", "asc", "0", "2"),
-            (_START, _END, "date_updated", "desc", "0", "1"),  # the sort probe, after the first full page
+            # the sort probe after the first full page, from its first second; no total, so also: none before it?
+            ("2024-02-01 10:00:00", _END, "date_updated", "desc", "0", "1"),
+            (_START, "2024-02-01 09:59:59", "date_updated", "asc", "0", "1"),
             ("2024-02-01 10:00:01", _END, "date_updated", "asc", "0", "2"),  # full again: no total says it is the last
             ("2024-02-01 10:00:02", _END, "date_updated", "asc", "0", "2"),  # short: the last page
         ]
@@ -159,7 +161,7 @@ class KeysetPagingTest(TestCase):
             .with_limit(2)
             .build(),
         )
-        mock_sort_probe(http_mocker, _START, _END, a_bare_order("5", "2024-02-04 08:00:00"), total_records=5)
+        mock_sort_probe(http_mocker, "2024-02-01 10:00:00", _END, a_bare_order("5", "2024-02-04 08:00:00"), total_records=5)
         http_mocker.get(
             _orders(start="2024-02-01 11:00:00", limit=2).build(),
             orders_page(a_bare_order("2", "2024-02-01 11:00:00"), a_bare_order("3", "2024-02-02 09:30:00"))
@@ -191,7 +193,8 @@ class KeysetPagingTest(TestCase):
         assert all("offset=" not in url for url in self._time.urls("/orders"))
         assert _queries(self._time.urls("/orders")) == [
             (_START, _END, "date_updated", "asc", "0", "2"),
-            (_START, _END, "date_updated", "desc", "0", "1"),  # the sort probe: [5], not [1], so the sort is honoured
+            # the sort probe: [5], not [1], and its total is the page's (nothing before [1]), so the sort is honoured
+            ("2024-02-01 10:00:00", _END, "date_updated", "desc", "0", "1"),
             ("2024-02-01 11:00:00", _END, "date_updated", "asc", "0", "2"),
             ("2024-02-02 09:30:00", _END, "date_updated", "asc", "0", "2"),
             ("2024-02-03 08:00:00", _END, "date_updated", "asc", "0", "2"),
@@ -213,7 +216,7 @@ class KeysetPagingTest(TestCase):
             .with_limit(3)
             .build(),
         )
-        mock_sort_probe(http_mocker, _START, _END, a_bare_order("14", "2024-02-01 10:00:10"), total_records=5)
+        mock_sort_probe(http_mocker, "2024-02-01 10:00:00", _END, a_bare_order("14", "2024-02-01 10:00:10"), total_records=5)
         http_mocker.get(
             _orders(start="2024-02-01 10:00:07", limit=3).build(),
             orders_page(
@@ -249,7 +252,7 @@ class KeysetPagingTest(TestCase):
             _orders(limit=2).build(),
             orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
         )
-        mock_sort_probe(http_mocker, _START, _END, a_bare_order("6", "2024-02-11 00:00:00"), total_records=6)
+        mock_sort_probe(http_mocker, bulk, _END, a_bare_order("6", "2024-02-11 00:00:00"), total_records=6)
         # that second alone, from its own offset 0, sorted by id (no ties under the offset)
         http_mocker.get(
             _orders(start=bulk, end=bulk, limit=2).sorted_by("id").build(),
@@ -277,7 +280,7 @@ class KeysetPagingTest(TestCase):
         assert _ids(records_of(output, "orders")) == ["1", "2", "3", "4", "5", "6"]
         assert _queries(self._time.urls("/orders")) == [
             (_START, _END, "date_updated", "asc", "0", "2"),
-            (_START, _END, "date_updated", "desc", "0", "1"),  # the sort probe: [6], not [1]
+            (bulk, _END, "date_updated", "desc", "0", "1"),  # the sort probe: [6], not [1]
             (bulk, bulk, "id", "asc", "0", "2"),
             (bulk, bulk, "id", "asc", "2", "2"),
             (bulk, bulk, "id", "asc", "4", "2"),
@@ -294,7 +297,7 @@ class KeysetPagingTest(TestCase):
             _orders(limit=2).build(),
             orders_page(a_bare_order("1", bulk), a_bare_order("2", bulk)).with_total_records(6).with_limit(2).build(),
         )
-        mock_sort_probe(http_mocker, _START, _END, a_bare_order("6", "2024-02-11 00:00:00"), total_records=5)
+        mock_sort_probe(http_mocker, bulk, _END, a_bare_order("6", "2024-02-11 00:00:00"), total_records=5, floor_from=_START)
         # order 1 was updated just after page 1: second `bulk` now holds 2, 3, 4, 5. Continuing the window's
         # page at offset 2 would skip order 3; the second is read from its own offset 0 instead.
         http_mocker.get(
@@ -323,7 +326,7 @@ class KeysetPagingTest(TestCase):
         # 40 orders, two per second, page size 5: every page restarts at its last second and re-reads it.
         times = [f"2024-02-01 10:00:{n // 2:02d}" for n in range(40)]
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
-        mock_sort_probe(http_mocker, _START, _END, a_bare_order("39", times[39]), total_records=40)
+        mock_sort_probe(http_mocker, times[0], _END, a_bare_order("39", times[39]), total_records=40)
         start, index, remaining = _START, 0, 40
         while True:
             page = list(range(index, min(index + 5, 40)))
@@ -366,7 +369,7 @@ class SortProbeTest(TestCase):
             .with_limit(2)
             .build(),
         )
-        mock_sort_probe(http_mocker, start, end, a_bare_order("3", "2024-03-06 11:59:10"), total_records=3)
+        mock_sort_probe(http_mocker, "2024-03-06 11:59:10", end, a_bare_order("3", "2024-03-06 11:59:10"), total_records=3)
         # windows that fit 80% of a page: 61 s x 0.8 x 2 / 3 orders, about 32 s, from the first page's start
         http_mocker.get(
             _orders(start=start, end="2024-03-06 11:59:31", limit=2).unsorted().build(),

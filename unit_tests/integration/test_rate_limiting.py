@@ -42,7 +42,7 @@ class PacingTest(TestCase):
         The sort probe after the first page is answered with the latest order."""
         times = [f"2024-02-01 10:{n // 60:02d}:{n % 60:02d}" for n in range(pages + 1)]
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
-        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order(str(pages), times[pages]), total_records=pages + 1)
+        mock_sort_probe(http_mocker, times[0], SERVER_NOW, a_bare_order(str(pages), times[pages]), total_records=pages + 1)
         for page in range(pages):
             start = _START if page == 0 else times[page]
             first = page
@@ -91,7 +91,7 @@ class PacingTest(TestCase):
             .with_tokens_remaining(0)
             .build(),
         )
-        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("3", "2024-02-01 10:00:02"), total_records=3)
+        mock_sort_probe(http_mocker, "2024-02-01 10:00:00", SERVER_NOW, a_bare_order("3", "2024-02-01 10:00:02"), total_records=3)
         http_mocker.get(
             OrderDeskRequestBuilder.orders().with_window("2024-02-01 10:00:01", SERVER_NOW).with_limit(2).build(),
             orders_page(a_bare_order("2", "2024-02-01 10:00:01"), a_bare_order("3", "2024-02-01 10:00:02"))

@@ -43,7 +43,7 @@ class StatePerPageTest(TestCase):
             .with_limit(2)
             .build(),
         )
-        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("4", "2024-02-04 10:00:00"), total_records=4)
+        mock_sort_probe(http_mocker, "2024-02-01 10:00:00", SERVER_NOW, a_bare_order("4", "2024-02-04 10:00:00"), total_records=5)
         http_mocker.get(
             _orders(start="2024-02-02 10:00:00", limit=2).build(),
             orders_page(an_order("2", "2024-02-02 10:00:00"), an_order("3", "2024-02-03 10:00:00"))
@@ -119,7 +119,7 @@ class StatePerPageTest(TestCase):
             .with_limit(2)
             .build(),
         )
-        mock_sort_probe(http_mocker, _START, SERVER_NOW, a_bare_order("4", "2024-02-04 10:00:00"), total_records=4)
+        mock_sort_probe(http_mocker, "2024-02-01 10:00:00", SERVER_NOW, a_bare_order("4", "2024-02-04 10:00:00"), total_records=5)
         http_mocker.get(
             _orders(start="2024-02-02 10:00:00", limit=2).build(),
             orders_page(a_bare_order("2", "2024-02-02 10:00:00"), a_bare_order("3", "2024-02-03 10:00:00"))
@@ -153,7 +153,7 @@ class StatePerPageTest(TestCase):
             .build(),
         )
         http_mocker.get(
-            OrderDeskRequestBuilder.sort_probe(_START, SERVER_NOW).build(), [error_response(HTTPStatus.INTERNAL_SERVER_ERROR)] * 9
+            OrderDeskRequestBuilder.sort_probe("2024-02-01 10:00:00", SERVER_NOW).build(), [error_response(HTTPStatus.INTERNAL_SERVER_ERROR)] * 9
         )
 
         output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"), expecting_exception=True)

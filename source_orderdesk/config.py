@@ -19,6 +19,17 @@ DEFAULT_LOOKBACK_MINUTES = 10
 DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 500
 
+# Messages name a setting by its title in the Airbyte form (spec.yaml) and by its key in a config file.
+SETTING_TITLES = {
+    "store_id": "Store ID",
+    "api_key": "API Key",
+    "start_date": "Start Date",
+    "lookback_window_minutes": "Lookback Window",
+    "page_size": "Page Size",
+    "folder_ids": "Folder IDs",
+    "api_url": "API URL",
+}
+
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_TIME_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -46,73 +57,98 @@ class OrderDeskConfig:
 
     @classmethod
     def from_mapping(cls, config: Mapping[str, Any], now: datetime | None = None) -> OrderDeskConfig:
+        """Every check of every setting, the JSON type included: a value of the wrong type gets a message that
+        names the setting, here rather than in the CDK's spec check (see `SourceOrderdesk.configure`)."""
         now = now or datetime.now(timezone.utc)
-        store_id = _required_text(config, "store_id", "Store ID")
+        store_id = _required_text(config, "store_id", example='"4471"')
         if not store_id.isdigit():
             raise ConfigError(
-                f"The Store ID '{store_id}' is not a number. Copy the numeric Store ID from Order Desk: Store Settings, API tab."
+                f"The {_name('store_id')} '{store_id}' is not a number. "
+                "Copy the numeric Store ID from Order Desk: Store Settings, API tab."
             )
-        api_key = _required_text(config, "api_key", "API Key")
+        api_key = _required_text(config, "api_key")
         return cls(
             store_id=store_id,
             api_key=api_key,
             start_date=_parse_start_date(config.get("start_date"), now),
-            lookback=timedelta(minutes=_integer(config, "lookback_window_minutes", DEFAULT_LOOKBACK_MINUTES, 0, 10080)),
+            lookback=timedelta(
+                minutes=_integer(config, "lookback_window_minutes", DEFAULT_LOOKBACK_MINUTES, 0, 10080, " of minutes")
+            ),
             page_size=_integer(config, "page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
             folder_ids=_folder_ids(config.get("folder_ids")),
             api_url=_api_url(config.get("api_url")),
         )
 
 
-def _required_text(config: Mapping[str, Any], key: str, title: str) -> str:
+def _name(key: str) -> str:
+    return f"{SETTING_TITLES[key]} ({key})"
+
+
+def _required_text(config: Mapping[str, Any], key: str, example: str = "") -> str:
     value = config.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"The {title} is missing. Find it in Order Desk: Store Settings, API tab.")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ConfigError(f"The {_name(key)} is missing. Find it in Order Desk: Store Settings, API tab.")
+    if not isinstance(value, str):
+        # The value is not echoed: it may be the API key.
+        hint = f", e.g. {example}" if example else ""
+        raise ConfigError(f"The {_name(key)} must be text in quotes{hint}. Copy it from Order Desk: Store Settings, API tab.")
     return value.strip()
 
 
 def _parse_start_date(value: Any, now: datetime) -> datetime:
     if value in (None, ""):
         return DEFAULT_START_DATE
-    text = str(value).strip()
+    if not isinstance(value, str):
+        raise ConfigError(f'The {_name("start_date")} must be a date in quotes, e.g. "2024-01-31"; got {value!r}.')
+    text = value.strip()
     if _DATE_ONLY.match(text):
         text += "T00:00:00Z"
     if not _DATE_TIME_UTC.match(text):
         raise ConfigError(
-            f"The Start Date '{value}' is not a valid date. Use YYYY-MM-DD (for example 2024-01-31) "
+            f"The {_name('start_date')} '{value}' is not a valid date. Use YYYY-MM-DD (for example 2024-01-31) "
             "or YYYY-MM-DDTHH:MM:SSZ in UTC."
         )
     try:
         start = datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     except ValueError:
-        raise ConfigError(f"The Start Date '{value}' is not a real calendar date. Use YYYY-MM-DD, e.g. 2024-01-31.") from None
+        raise ConfigError(
+            f"The {_name('start_date')} '{value}' is not a real calendar date. Use YYYY-MM-DD, e.g. 2024-01-31."
+        ) from None
     if start > now:
         raise ConfigError(
-            f"The Start Date {text} is in the future, so no order could be replicated. "
+            f"The {_name('start_date')} {text} is in the future, so no order could be replicated. "
             "Choose a date in the past, or leave it empty to replicate every order."
         )
     return start
 
 
-def _integer(config: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+def _integer(config: Mapping[str, Any], key: str, default: int, low: int, high: int, unit: str = "") -> int:
     value = config.get(key, default)
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ConfigError(f"'{key}' must be a whole number from {low} to {high}; got {value!r}.")
+        quoted_number = isinstance(value, str) and value.strip().lstrip("-").isdigit()
+        hint = " Write the number without quotes." if quoted_number else ""
+        raise ConfigError(f"The {_name(key)} must be a whole number{unit} from {low} to {high}; got {value!r}.{hint}")
     return value
 
 
 def _folder_ids(value: Any) -> tuple[int, ...]:
+    """Numbers or numeric strings: ["31201"] is what a folder id looks like in Order Desk's own pages."""
     if value in (None, ""):
         return ()
     if not isinstance(value, list):
-        raise ConfigError("'folder_ids' must be a list of numeric Order Desk folder ids, e.g. [31201, 31202].")
+        raise ConfigError(
+            f"The {_name('folder_ids')} must be a list of numeric Order Desk folder ids, e.g. [31201, 31202]; got {value!r}."
+        )
     ids = []
     for item in value:
-        text = str(item).strip()
-        if isinstance(item, bool) or not text.isdigit():
-            raise ConfigError(f"Folder id {item!r} is not a number. The folders stream lists your folders' ids.")
+        text = item.strip() if isinstance(item, str) else str(item)
+        if not isinstance(item, (int, str)) or isinstance(item, bool) or not (text.isascii() and text.isdigit()):
+            raise ConfigError(
+                f"The {_name('folder_ids')} must be numeric folder ids, e.g. [31201, 31202], but {item!r} is not a number. "
+                "The folders stream lists each folder's id."
+            )
         ids.append(int(text))
     return tuple(dict.fromkeys(ids))
 
@@ -120,8 +156,30 @@ def _folder_ids(value: Any) -> tuple[int, ...]:
 def _api_url(value: Any) -> str:
     if value in (None, ""):
         return DEFAULT_API_URL
-    url = str(value).strip()
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"The {_name('api_url')} must be a URL in quotes; got {value!r}. Leave it empty to use {DEFAULT_API_URL}."
+        )
+    url = value.strip()
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"The API URL '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}.")
+        raise ConfigError(f"The {_name('api_url')} '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}.")
     return url
+
+
+def in_spec_types(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A config that `from_mapping` accepted, in the JSON types of spec.yaml, for the CDK's spec check: settings
+    left empty (null) are dropped, and folder ids written as numeric strings, e.g. ["31201"], become numbers.
+    (spec.yaml keeps `integer` items, so that the Airbyte form offers a list of numbers.)"""
+    typed = {key: value for key, value in config.items() if value is not None}
+    if "folder_ids" in typed:
+        typed["folder_ids"] = list(_folder_ids(typed["folder_ids"]))
+    return typed
+
+
+def stand_in(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What the CDK's spec check gets in place of a config that `from_mapping` refused (the refusal is reported
+    instead, see `SourceOrderdesk.configure`): it passes that check, and it keeps the API key, which the CDK
+    then masks in every message."""
+    api_key = config.get("api_key")
+    return {"store_id": "", "api_key": api_key if isinstance(api_key, str) else ""}

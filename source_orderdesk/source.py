@@ -24,7 +24,7 @@ from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as stream_s
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .api import CREDENTIALS_HINT, cdk_error_text
-from .config import ConfigError, OrderDeskConfig
+from .config import ConfigError, OrderDeskConfig, in_spec_types, stand_in
 from .order_pass import OrderPass
 from .rate_limit import OrderDeskAPIBudget
 from .streams import ORDER_TABLES, Folders, InventoryItems, Orders, OrderTable, Store
@@ -47,14 +47,37 @@ class SourceOrderdesk(AbstractSource):
             raise ConfigError(f"The config file {config_path} must hold a JSON object with store_id and api_key.")
         return config
 
+    # A problem that configure() found in the config, reported by check, discover and read.
+    _config_error: Optional[ConfigError] = None
+
     def configure(self, config: Mapping[str, Any], temp_dir: str) -> Mapping[str, Any]:
-        """Trim pasted credentials here, before the CDK registers the secrets it masks in the output,
-        so that the value sent (and possibly logged) is the value masked."""
+        """Parses the config before the CDK checks it against spec.yaml, so that every problem gets config.py's message.
+
+        The CDK runs that check right after this method, for check always and for discover and read while
+        `check_config_against_spec` is True. It reports a value of the wrong JSON type without naming the setting
+        ("Config validation error: 'abc' is not of type 'integer'"), and it would answer first. So a problem found
+        here is kept for `check_connection` (a FAILED status) and `streams` (a config_error trace for discover and
+        read), and the CDK gets a stand-in config that passes its check. A good config goes on in spec.yaml's types.
+
+        Pasted credentials are trimmed here as well, before the CDK registers the secrets it masks in the output,
+        so that the value sent (and possibly logged) is the value masked.
+        """
         trimmed = dict(config)
         for key in ("store_id", "api_key"):
             if isinstance(trimmed.get(key), str):
                 trimmed[key] = trimmed[key].strip()
-        return trimmed
+        try:
+            OrderDeskConfig.from_mapping(trimmed)
+        except ConfigError as error:
+            self._config_error = error
+            return stand_in(trimmed)
+        self._config_error = None
+        return in_spec_types(trimmed)
+
+    def _parse(self, config: Mapping[str, Any]) -> OrderDeskConfig:
+        if self._config_error is not None:
+            raise self._config_error
+        return OrderDeskConfig.from_mapping(config)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """As the CDK's, but the message is shown as written (the CDK shows a returned message's repr)."""
@@ -67,7 +90,7 @@ class SourceOrderdesk(AbstractSource):
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[str]]:
         """Calls `GET /test`, which succeeds only with valid credentials."""
         try:
-            parsed = OrderDeskConfig.from_mapping(config)
+            parsed = self._parse(config)
         except ConfigError as error:
             return False, error.message
         orders = Orders(parsed, OrderDeskAPIBudget(), max_retries=CHECK_MAX_RETRIES)  # fail fast: a user is waiting
@@ -84,7 +107,7 @@ class SourceOrderdesk(AbstractSource):
         return True, None
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
-        parsed = OrderDeskConfig.from_mapping(config)
+        parsed = self._parse(config)
         budget = OrderDeskAPIBudget()  # one budget for every stream: Order Desk limits the store, not the endpoint
         orders = Orders(parsed, budget)
         return [

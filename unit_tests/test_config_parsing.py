@@ -1,14 +1,18 @@
-"""`OrderDeskConfig.from_mapping`: defaults, accepted forms, and the messages of the connector's own checks."""
+"""`OrderDeskConfig.from_mapping`: defaults, accepted forms, and the messages of the connector's own checks;
+and the configs that `SourceOrderdesk.configure` hands to the CDK's spec check."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any, Dict
 
 import pytest
-from airbyte_cdk.models import FailureType
+from airbyte_cdk.models import ConnectorSpecification, FailureType
+from airbyte_cdk.sources.utils.schema_helpers import check_config_against_spec_or_exit
 
-from source_orderdesk.config import DEFAULT_API_URL, ConfigError, OrderDeskConfig
+from source_orderdesk.config import DEFAULT_API_URL, SETTING_TITLES, ConfigError, OrderDeskConfig, in_spec_types, stand_in
+from source_orderdesk.source import SourceOrderdesk
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
 
@@ -127,3 +131,84 @@ def test_given_an_api_url_that_is_not_http_when_parsing_then_the_message_names_t
 
 def test_given_an_api_url_with_a_trailing_slash_when_parsing_then_the_base_has_exactly_one() -> None:
     assert _parse(api_url="https://sandbox.example.com/api/v2/").url_base == "https://sandbox.example.com/api/v2/"
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("page_size", "lots", "The Page Size (page_size) must be a whole number from 1 to 500; got 'lots'."),
+        ("lookback_window_minutes", [10], "The Lookback Window (lookback_window_minutes) must be a whole number of minutes"),
+        ("start_date", 20240131, 'The Start Date (start_date) must be a date in quotes, e.g. "2024-01-31"; got 20240131.'),
+        ("store_id", 4471, 'The Store ID (store_id) must be text in quotes, e.g. "4471".'),
+        ("api_url", 8080, "The API URL (api_url) must be a URL in quotes; got 8080."),
+        ("folder_ids", "31201", "The Folder IDs (folder_ids) must be a list of numeric Order Desk folder ids"),
+        ("folder_ids", [None], "The Folder IDs (folder_ids) must be numeric folder ids, e.g. [31201, 31202], but None is not"),
+    ],
+)
+def test_given_a_value_of_the_wrong_json_type_when_parsing_then_the_message_names_the_setting_and_what_it_expects(
+    key: str, value: Any, expected: str
+) -> None:
+    assert _error(**{key: value}).message.startswith(expected)
+
+
+@pytest.mark.parametrize("key", ["page_size", "lookback_window_minutes"])
+def test_given_a_whole_number_in_quotes_when_parsing_then_the_message_says_to_drop_the_quotes(key: str) -> None:
+    assert _error(**{key: "60"}).message.endswith("Write the number without quotes.")
+
+
+def test_given_an_api_key_of_the_wrong_type_when_parsing_then_the_message_does_not_show_it() -> None:
+    message = _error(api_key=73914025).message
+
+    assert "API Key (api_key)" in message and "73914025" not in message
+
+
+@pytest.mark.parametrize("folder_ids", [["²"], ["-1"], [" "], ["31201.0"]])
+def test_given_folder_id_strings_that_are_not_plain_digits_when_parsing_then_they_are_refused(folder_ids: Any) -> None:
+    assert "is not a number" in _error(folder_ids=folder_ids).message
+
+
+def _spec() -> ConnectorSpecification:
+    return SourceOrderdesk().spec(logging.getLogger("airbyte"))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"folder_ids": ["31201", " 31202 ", 31203]},
+        {"folder_ids": ""},
+        {"page_size": None, "lookback_window_minutes": None, "folder_ids": None, "start_date": None, "api_url": None},
+        {"start_date": "2024-01-31", "page_size": 100, "lookback_window_minutes": 0, "api_url": "http://localhost:8000/api/v2"},
+    ],
+)
+def test_given_a_config_the_connector_accepts_when_put_in_spec_types_then_the_cdks_spec_check_passes(
+    overrides: Dict[str, Any],
+) -> None:
+    config = {"store_id": "4471", "api_key": "key", **overrides}
+    OrderDeskConfig.from_mapping(config, now=NOW)
+
+    typed = in_spec_types(config)
+
+    check_config_against_spec_or_exit(typed, _spec())  # raises on a violation
+    assert OrderDeskConfig.from_mapping(typed, now=NOW) == OrderDeskConfig.from_mapping(config, now=NOW)
+
+
+def test_given_folder_ids_as_numeric_strings_when_put_in_spec_types_then_they_are_numbers() -> None:
+    assert in_spec_types({"folder_ids": ["31201", " 31202 ", 31201]})["folder_ids"] == [31201, 31202]
+
+
+@pytest.mark.parametrize("api_key", ["key", 73914025, None])
+def test_given_a_refused_config_when_standing_in_for_it_then_the_cdks_spec_check_passes_and_a_text_key_is_kept(
+    api_key: Any,
+) -> None:
+    stand_in_config = stand_in({"store_id": 4471, "api_key": api_key, "page_size": "lots"})
+
+    check_config_against_spec_or_exit(stand_in_config, _spec())
+    assert stand_in_config["api_key"] == (api_key if isinstance(api_key, str) else "")
+
+
+def test_given_the_spec_when_naming_settings_then_each_message_title_is_the_forms_title() -> None:
+    properties = _spec().connectionSpecification["properties"]
+
+    assert set(properties) == set(SETTING_TITLES)
+    assert all(properties[key]["title"].startswith(title) for key, title in SETTING_TITLES.items())

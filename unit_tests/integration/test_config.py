@@ -1,25 +1,21 @@
-"""A bad config fails check and read with a config error whose message says which setting to fix."""
+"""A bad config fails check, discover and read with a config error whose message says which setting to fix.
+
+A value of the wrong JSON type included: the connector checks it before the CDK's spec check, whose message
+("'lots' is not of type 'integer'") does not name the setting (see `SourceOrderdesk.configure`).
+"""
 
 from __future__ import annotations
 
 from typing import Any, Dict
 
 import pytest
-from airbyte_cdk.models import FailureType, Status
+from airbyte_cdk.models import FailureType, Status, Type
+from airbyte_cdk.test.mock_http import HttpMocker
 
 from .config import ConfigBuilder
-from .source_runner import catalog, check_source, connection_status, read_source
-
-_SPEC_TYPE_SHADOWS_MESSAGE = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (CDK-side, known): the CDK entrypoint validates the config against spec.yaml before the connector sees it "
-        "(always for check; for read/discover because SourceOrderdesk leaves check_config_against_spec True). spec.yaml "
-        "keeps each setting's JSON type, so a value of the wrong type fails there first with jsonschema's bare message "
-        "(\"Config validation error: 'lots' is not of type 'integer'\"), which does not name the setting; config.py's "
-        "clear message is never shown"
-    ),
-)
+from .request_builder import OrderDeskRequestBuilder
+from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page
+from .source_runner import catalog, check_source, connection_status, discover_source, every_message_text, read_source, records_of
 
 # (config, words that name the setting, words that say what is wrong)
 CASES: Dict[str, Any] = {
@@ -36,15 +32,25 @@ CASES: Dict[str, Any] = {
     ),
     "page_size_zero": pytest.param(ConfigBuilder().with_page_size(0).build(), ("page size", "page_size"), ("1",)),
     "page_size_above_500": pytest.param(ConfigBuilder().with_page_size(501).build(), ("page size", "page_size"), ("500",)),
-    "page_size_not_a_number": pytest.param(
-        ConfigBuilder().with_page_size("lots").build(), ("page size", "page_size"), ("lots",), marks=_SPEC_TYPE_SHADOWS_MESSAGE
+    "page_size_not_a_number": pytest.param(ConfigBuilder().with_page_size("lots").build(), ("page size", "page_size"), ("lots",)),
+    "page_size_in_quotes": pytest.param(
+        ConfigBuilder().with_page_size("100").build(), ("page size", "page_size"), ("without quotes",)
     ),
-    "folder_ids_not_numbers": pytest.param(
-        ConfigBuilder().with_folder_ids(["Shipped"]).build(), ("folder",), ("shipped",), marks=_SPEC_TYPE_SHADOWS_MESSAGE
+    "page_size_not_whole": pytest.param(ConfigBuilder().with_page_size(2.5).build(), ("page size", "page_size"), ("whole",)),
+    "page_size_a_list": pytest.param(ConfigBuilder().with_page_size([100]).build(), ("page size", "page_size"), ("whole",)),
+    "lookback_in_quotes": pytest.param(
+        ConfigBuilder().with_lookback_window_minutes("60").build(), ("lookback",), ("without quotes",)
     ),
-    "folder_ids_not_a_list": pytest.param(
-        ConfigBuilder().with_folder_ids("31201").build(), ("folder",), ("list",), marks=_SPEC_TYPE_SHADOWS_MESSAGE
+    "folder_ids_not_numbers": pytest.param(ConfigBuilder().with_folder_ids(["Shipped"]).build(), ("folder",), ("shipped",)),
+    "folder_ids_true": pytest.param(ConfigBuilder().with_folder_ids([True]).build(), ("folder",), ("number",)),
+    "folder_ids_not_a_list": pytest.param(ConfigBuilder().with_folder_ids("31201").build(), ("folder",), ("list",)),
+    "folder_ids_an_object": pytest.param(ConfigBuilder().with_folder_ids({"id": 31201}).build(), ("folder",), ("list",)),
+    "start_date_a_number": pytest.param(
+        ConfigBuilder().with_start_date(20240131).build(), ("start date", "start_date"), ("2024-01-31",)
     ),
+    "store_id_a_number": pytest.param(ConfigBuilder().with_store_id(4471).build(), ("store id", "store_id"), ('"4471"',)),
+    "api_key_a_number": pytest.param(ConfigBuilder().with_api_key(73914025).build(), ("api key", "api_key"), ("text",)),
+    "api_url_a_number": pytest.param(ConfigBuilder().with_api_url(8080).build(), ("api url", "api_url"), ("url",)),
     "api_url_not_http": pytest.param(
         ConfigBuilder().with_api_url("ftp://orderdesk.example.com").build(), ("api url",), ("http",)
     ),
@@ -64,6 +70,7 @@ def _assert_clear(message: str, names: tuple, problems: tuple) -> None:
     text = message.lower()
     assert any(name in text for name in names), f"{message!r} does not name the setting ({names})"
     assert any(problem in text for problem in problems), f"{message!r} does not say what is wrong ({problems})"
+    assert "config validation error" not in text, f"{message!r} is the CDK's spec check, not the connector's message"
 
 
 @pytest.mark.parametrize("config, names, problems", list(CASES.values()), ids=list(CASES))
@@ -89,3 +96,61 @@ def test_given_a_bad_config_when_read_then_a_config_error_naming_the_setting(
     assert error.failure_type == FailureType.config_error
     _assert_clear(error.message, names, problems)
     assert fake_time.exchanges == []
+
+
+@pytest.mark.parametrize("config, names, problems", list(CASES.values()), ids=list(CASES))
+def test_given_a_bad_config_when_discover_then_a_config_error_naming_the_setting(
+    config: Dict[str, Any], names: tuple, problems: tuple, fake_time
+) -> None:  # type: ignore[no-untyped-def]
+    output = discover_source(config, expecting_exception=True)
+
+    assert [message for message in output.get_message_iterator() if message.type == Type.CATALOG] == []
+    error = output.errors[0].trace.error
+    assert error.failure_type == FailureType.config_error
+    _assert_clear(error.message, names, problems)
+    assert fake_time.exchanges == []
+
+
+def test_given_an_api_key_of_the_wrong_type_when_check_and_read_then_the_key_is_in_no_message() -> None:
+    config = ConfigBuilder().with_api_key(73914025).build()
+
+    outputs = [check_source(config), read_source(config, catalog("orders"), expecting_exception=True)]
+
+    assert all("73914025" not in every_message_text(output) for output in outputs)
+
+
+def _first_orders_page_request() -> OrderDeskRequestBuilder:
+    return OrderDeskRequestBuilder.orders().with_window("2024-01-01 00:00:00", SERVER_NOW).with_limit(500).with_offset(0)
+
+
+def test_given_folder_ids_as_numeric_strings_when_check_then_succeeded() -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+
+        output = check_source(ConfigBuilder().with_folder_ids(["31201", " 31203 "]).build())
+
+        assert connection_status(output).status == Status.SUCCEEDED
+
+
+def test_given_folder_ids_as_numeric_strings_when_read_then_the_folder_filter_is_sent() -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _first_orders_page_request().with_folder_ids([31201, 31203]).build(),
+            orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build(),
+        )
+
+        output = read_source(ConfigBuilder().with_folder_ids(["31201", 31203]).build(), catalog("orders"))
+
+        assert output.errors == []
+        assert [record["id"] for record in records_of(output, "orders")] == ["1"]
+
+
+def test_given_optional_settings_set_to_null_when_check_then_succeeded_with_their_defaults() -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        config = ConfigBuilder().with_page_size(None).with_lookback_window_minutes(None).with_folder_ids(None).build()
+
+        output = check_source({**config, "start_date": None, "api_url": None})
+
+        assert connection_status(output).status == Status.SUCCEEDED

@@ -153,7 +153,8 @@ class StatePerPageTest(TestCase):
             .build(),
         )
         http_mocker.get(
-            OrderDeskRequestBuilder.sort_probe("2024-02-01 10:00:00", SERVER_NOW).build(), [error_response(HTTPStatus.INTERNAL_SERVER_ERROR)] * 9
+            OrderDeskRequestBuilder.sort_probe("2024-02-01 10:00:00", SERVER_NOW).build(),
+            [error_response(HTTPStatus.INTERNAL_SERVER_ERROR)] * 9,
         )
 
         output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"), expecting_exception=True)

@@ -1,4 +1,7 @@
 # Every target sets up what it needs: a fresh machine needs only python3 (3.10+) and make.
+# constraints.txt pins the development tools and libraries (ruff, pytest, PyAirbyte, the CDK) to the
+# versions the tests last passed with, so a fresh CI machine gets the same ones; the image (Dockerfile)
+# and `pip install airbyte-source-orderdesk` follow setup.py's ranges.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,10 +9,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint unit integration bench clean
 
-$(STAMP): setup.py
+$(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[tests,demo]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[tests,demo]'
 	touch $(STAMP)
 
 ## demo: sync a realistic sandbox store into ./demo_output/orderdesk.duckdb (CONFIG=path/to/config.json for a real store)

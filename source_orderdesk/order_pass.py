@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
 from airbyte_cdk.models import (
@@ -46,10 +46,10 @@ class SelectedTable:
     start: str = ""
     emitted_cursor: Optional[str] = None
     has_records: bool = False
+    name: str = field(init=False)  # read for every order: a plain attribute
 
-    @property
-    def name(self) -> str:
-        return self.configured.stream.name
+    def __post_init__(self) -> None:
+        self.name = self.configured.stream.name
 
     @property
     def incremental(self) -> bool:
@@ -112,13 +112,12 @@ class OrderPass:
                     (table, splitter.rows(table.name, order, parent)) for table in self._tables if updated >= table.start
                 ]
                 for table, rows in order_rows:
+                    if rows and not table.has_records:
+                        table.has_records = True
+                        yield stream_status_message(table.configured.stream, AirbyteStreamStatus.RUNNING)
                     for row in rows:
-                        if not table.has_records:
-                            table.has_records = True
-                            yield stream_status_message(table.configured.stream, AirbyteStreamStatus.RUNNING)
-                        yield AirbyteMessage(
-                            type=Type.RECORD, record=AirbyteRecordMessage(stream=table.name, data=row, emitted_at=emitted_at)
-                        )
+                        record = AirbyteRecordMessage(stream=table.name, data=row, emitted_at=emitted_at)
+                        yield AirbyteMessage(type=Type.RECORD, record=record)
             if page.checkpoint and page.checkpoint != checkpoint:
                 checkpoint = page.checkpoint
                 yield from self._states(checkpoint, final=False)

@@ -217,7 +217,10 @@ class OrderRows:
             raise _payload_error(order, table, error) from None
 
     def _orders(self, order, plan, parent) -> list[dict]:
-        return [apply_plan(plan, {key: value for key, value in order.items() if key not in ORDER_COLLECTIONS})]
+        row = dict(order)  # a copy and a few pops cost less than a comprehension over every field
+        for collection in ORDER_COLLECTIONS:
+            row.pop(collection, None)
+        return [apply_plan(plan, row)]
 
     def _order_items(self, order, plan, parent) -> list[dict]:
         return [apply_plan(plan, {**item, **parent}) for item in _elements(order, "order_items")]

@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[tests,demo]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[tests,demo,bench]'
 	touch $(STAMP)
 
 ## demo: sync a realistic sandbox store into ./demo_output/orderdesk.duckdb (CONFIG=path/to/config.json for a real store)

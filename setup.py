@@ -17,6 +17,10 @@ DEMO_REQUIREMENTS = [
     "airbyte>=0.30",  # PyAirbyte, for the DuckDB demo and the end-to-end test; never a runtime dependency
 ]
 
+BENCH_REQUIREMENTS = [
+    "py-spy>=0.3",  # samples the profiled read in `make bench` (cProfile's per-call cost distorts small functions)
+]
+
 setup(
     name="airbyte-source-orderdesk",
     version="0.1.0",
@@ -27,6 +31,6 @@ setup(
     packages=find_packages(include=["source_orderdesk", "source_orderdesk.*"]),
     install_requires=MAIN_REQUIREMENTS,
     package_data={"source_orderdesk": ["spec.yaml", "schemas/*.json"]},
-    extras_require={"tests": TEST_REQUIREMENTS, "demo": DEMO_REQUIREMENTS},
+    extras_require={"tests": TEST_REQUIREMENTS, "demo": DEMO_REQUIREMENTS, "bench": BENCH_REQUIREMENTS},
     entry_points={"console_scripts": ["source-orderdesk=source_orderdesk.run:run"]},
 )

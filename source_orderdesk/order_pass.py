@@ -99,6 +99,14 @@ class OrderPass:
         end = self._orders.server_now()
         first = min(table.start for table in self._tables)
         self._logger.info(f"Reading orders updated from {first} to {end} UTC for {', '.join(self.table_names)}.")
+        later: dict[str, list[str]] = {}  # tables that start after the pass does (another table sets its start)
+        for table in self._tables:
+            if table.start > first:
+                later.setdefault(table.start, []).append(table.name)
+        for start, names in later.items():
+            self._logger.info(
+                f"Of these, {', '.join(names)} keep only orders updated from {start} UTC (saved cursor less lookback)."
+            )
         splitter = OrderRows({table.name: table.plan for table in self._tables})
         checkpoint = None
         for page in self._orders.pages(first, end):

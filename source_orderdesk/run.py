@@ -39,6 +39,9 @@ def launch(source: SourceOrderdesk, args: list[str]) -> None:
     taking the output buffer's lock."""
     entrypoint = AirbyteEntrypoint(source)
     parsed_args = entrypoint.parse_args(args)
+    if not parsed_args.command:  # the CDK would raise "No command passed" with a traceback
+        sys.stderr.write("usage: source-orderdesk {spec,check,discover,read} [--config ...] (see --help)\n")
+        sys.exit(2)
     with PRINT_BUFFER:  # the CDK's logs go through it too, in order with the messages
         for message in entrypoint.run(parsed_args):
             sys.stdout.write(f"{message}\n")

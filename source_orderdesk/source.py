@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 import logging
 from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
@@ -24,7 +26,7 @@ from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as stream_s
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .api import CREDENTIALS_HINT, cdk_error_text
-from .config import ConfigError, OrderDeskConfig, in_spec_types, stand_in
+from .config import SETTING_TITLES, ConfigError, OrderDeskConfig, in_spec_types, stand_in
 from .order_pass import OrderPass
 from .rate_limit import OrderDeskAPIBudget
 from .streams import ORDER_TABLES, Folders, InventoryItems, Orders, OrderTable, Store
@@ -38,14 +40,29 @@ class SyncFailed(AirbyteTracedException):
 
 class SourceOrderdesk(AbstractSource):
     def read_config(self, config_path: str) -> Mapping[str, Any]:
-        """The CDK lets a missing or broken config file escape as a traceback; say what to fix instead."""
-        try:
-            config = super().read_config(config_path)
-        except (OSError, ValueError) as error:
-            raise ConfigError(f"The config file {config_path} could not be read as JSON: {error}") from None
+        config = _load_json_file("config", config_path)
         if not isinstance(config, Mapping):
             raise ConfigError(f"The config file {config_path} must hold a JSON object with store_id and api_key.")
         return config
+
+    # The CDK lets a missing or broken file escape as a traceback; these say what to fix instead.
+
+    def read_catalog(self, catalog_path: str) -> ConfiguredAirbyteCatalog:
+        _load_json_file("catalog", catalog_path)
+        try:
+            return super().read_catalog(catalog_path)
+        except Exception as error:
+            raise ConfigError(f"The catalog file {catalog_path} is not an Airbyte configured catalog: {error}") from None
+
+    def read_state(self, state_path: str) -> List[AirbyteStateMessage]:
+        if state_path:
+            _load_json_file("state", state_path)
+        try:
+            return super().read_state(state_path)
+        except Exception as error:
+            raise ConfigError(
+                f"The state file {state_path} is not Airbyte state (a list of the STATE messages of an earlier sync): {error}"
+            ) from None
 
     # A problem that configure() found in the config, reported by check, discover and read.
     _config_error: Optional[ConfigError] = None
@@ -62,6 +79,7 @@ class SourceOrderdesk(AbstractSource):
         Pasted credentials are trimmed here as well, before the CDK registers the secrets it masks in the output,
         so that the value sent (and possibly logged) is the value masked.
         """
+        _warn_of_unknown_settings(config)
         trimmed = dict(config)
         for key in ("store_id", "api_key"):
             if isinstance(trimmed.get(key), str):
@@ -149,6 +167,11 @@ class SourceOrderdesk(AbstractSource):
         for configured in catalog.streams:
             if configured in in_pass:
                 continue
+            if any(failure.failure_type == FailureType.config_error for failure in failures.values()):
+                # Order Desk refused the credentials: every further request would be refused the same way.
+                logger.warning(f"Stream {configured.stream.name} was not read: the configuration must be fixed first.")
+                yield stream_status_message(configured.stream, AirbyteStreamStatus.INCOMPLETE)
+                continue
             stream = streams.get(configured.stream.name)
             if stream is None:
                 logger.warning(f"Stream {configured.stream.name} is not offered by this source; refresh the schema.")
@@ -173,6 +196,31 @@ class SourceOrderdesk(AbstractSource):
                 internal_message=first.internal_message,
                 failure_type=first.failure_type,
             )
+
+
+def _load_json_file(kind: str, path: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return json.load(file)
+    except FileNotFoundError:
+        raise ConfigError(f"The {kind} file {path} does not exist.") from None
+    except OSError as error:
+        raise ConfigError(f"The {kind} file {path} could not be read: {error.strerror or error}.") from None
+    except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
+        raise ConfigError(f"The {kind} file {path} is not valid JSON: {error}.") from None
+
+
+def _warn_of_unknown_settings(config: Mapping[str, Any]) -> None:
+    """A misspelt setting ("stat_date") would otherwise be ignored without a word. Keys starting with "_" are
+    the CDK's own test settings (`_limit`, `_page_size`)."""
+    for key in config:
+        if key in SETTING_TITLES or key.startswith("_"):
+            continue
+        close = difflib.get_close_matches(key, SETTING_TITLES, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        logging.getLogger("airbyte").warning(
+            f"The config has a setting {key!r} that this connector does not know; it is ignored.{hint}"
+        )
 
 
 def _reads_orders(stream: Stream) -> bool:

@@ -122,6 +122,19 @@ class ReadErrorsTest(TestCase):
         assert output.get_stream_statuses("order_items")[-1].name == "INCOMPLETE"
 
     @HttpMocker()
+    def test_given_401_when_read_with_other_streams_then_they_are_not_requested_and_end_incomplete(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), error_response(HTTPStatus.UNAUTHORIZED))
+
+        output = read_source(ConfigBuilder().build(), catalog("orders", "folders", "store"), expecting_exception=True)
+
+        assert {error.trace.error.failure_type for error in output.errors} == {FailureType.config_error}
+        assert self._time.urls("/store") == []
+        assert output.get_stream_statuses("folders")[-1].name == "INCOMPLETE"
+        assert output.get_stream_statuses("store")[-1].name == "INCOMPLETE"
+
+    @HttpMocker()
     def test_given_403_on_orders_when_read_then_a_config_error_trace(self, http_mocker: HttpMocker) -> None:
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
         http_mocker.get(_orders().build(), error_response(HTTPStatus.FORBIDDEN))

@@ -1,0 +1,125 @@
+"""The files and arguments a command-line user hands the connector: a missing or broken config, catalog or
+state file is a config error that names the file and the problem (never a traceback), a misspelt setting is
+warned about, and a missing command gets a usage line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from source_orderdesk.config import ConfigError
+from source_orderdesk.source import SourceOrderdesk
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = ROOT / "integration_tests" / "configured_catalog.json"
+GOOD_CONFIG = {"store_id": "4471", "api_key": "a-key-of-some-length"}
+
+READERS: dict[str, Callable[[SourceOrderdesk, str], Any]] = {
+    "config": lambda source, path: source.read_config(path),
+    "catalog": lambda source, path: source.read_catalog(path),
+    "state": lambda source, path: source.read_state(path),
+}
+# (what is in the file, or None for no file; words the message must hold)
+PROBLEMS = {
+    "missing": (None, "does not exist"),
+    "not JSON": ('{"streams": [', "is not valid JSON: Expecting value: line 1 column 14"),
+    "not UTF-8": (b"\xff\xfe{}", "is not valid JSON"),
+}
+WRONG_SHAPES = {
+    "config": ("[1, 2]", "must hold a JSON object with store_id and api_key"),
+    "catalog": ('{"streams": [{"sync_mode": "full_refresh"}]}', "is not an Airbyte configured catalog"),
+    "state": ('{"orders": {"date_updated": "2024-01-01"}}', "is not Airbyte state"),
+}
+
+
+def _file(tmp_path: Path, content: str | bytes | None) -> str:
+    path = tmp_path / "input.json"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    return str(path)
+
+
+@pytest.mark.parametrize("kind", list(READERS))
+@pytest.mark.parametrize("content, words", list(PROBLEMS.values()), ids=list(PROBLEMS))
+def test_given_a_broken_input_file_when_read_then_a_config_error_names_the_file_and_the_problem(
+    kind: str, content: str | bytes | None, words: str, tmp_path: Path
+) -> None:
+    path = _file(tmp_path, content)
+
+    with pytest.raises(ConfigError) as raised:
+        READERS[kind](SourceOrderdesk(), path)
+
+    assert raised.value.message.startswith(f"The {kind} file {path} ")
+    assert words in raised.value.message
+
+
+@pytest.mark.parametrize("kind", list(WRONG_SHAPES))
+def test_given_valid_json_of_the_wrong_shape_when_read_then_a_config_error_says_what_the_file_should_hold(
+    kind: str, tmp_path: Path
+) -> None:
+    content, words = WRONG_SHAPES[kind]
+
+    with pytest.raises(ConfigError) as raised:
+        READERS[kind](SourceOrderdesk(), _file(tmp_path, content))
+
+    assert words in raised.value.message
+
+
+def test_given_good_files_when_read_then_catalog_and_state_are_parsed(tmp_path: Path) -> None:
+    state = [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "orders"}, "stream_state": {"date_updated": "x"}}}]
+    source = SourceOrderdesk()
+
+    assert [s.stream.name for s in source.read_catalog(str(CATALOG)).streams][:1] == ["orders"]
+    assert [m.stream.stream_descriptor.name for m in source.read_state(_file(tmp_path, json.dumps(state)))] == ["orders"]
+    assert source.read_state(None) == []  # no --state: a first sync
+
+
+def test_given_a_misspelt_setting_when_configured_then_a_warning_names_it_and_the_likely_setting(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    config = {**GOOD_CONFIG, "stat_date": "2024-01-01", "_limit": 5, "colour": "blue"}
+
+    with caplog.at_level(logging.WARNING, logger="airbyte"):
+        SourceOrderdesk().configure(config, str(tmp_path))
+
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == [
+        "The config has a setting 'stat_date' that this connector does not know; it is ignored. Did you mean 'start_date'?",
+        "The config has a setting 'colour' that this connector does not know; it is ignored.",
+    ]
+
+
+def _main(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "main.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_given_a_missing_catalog_file_when_read_runs_as_a_process_then_one_clean_config_error_and_exit_code_1(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(GOOD_CONFIG))
+
+    result = _main("read", "--config", str(config), "--catalog", str(tmp_path / "nope.json"))
+
+    errors = [json.loads(line) for line in result.stdout.splitlines() if '"type":"TRACE"' in line]
+    assert result.returncode == 1
+    assert [error["trace"]["error"]["failure_type"] for error in errors] == ["config_error"]
+    assert errors[0]["trace"]["error"]["message"] == f"The catalog file {tmp_path / 'nope.json'} does not exist."
+    assert "Traceback" not in result.stdout + result.stderr
+    assert GOOD_CONFIG["api_key"] not in result.stdout + result.stderr
+
+
+def test_given_no_command_when_run_then_a_usage_line_and_exit_code_2() -> None:
+    result = _main()
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: source-orderdesk {spec,check,discover,read}")
+    assert "Traceback" not in result.stdout + result.stderr

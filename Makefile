@@ -1,7 +1,8 @@
-# Every target sets up what it needs: a fresh machine needs only python3 (3.10+) and make.
+# Every target sets up what it needs: a fresh machine needs only python3 (3.11 or 3.12) and make.
 # constraints.txt pins the development tools and libraries (ruff, pytest, PyAirbyte, the CDK) to the
-# versions the tests last passed with, so a fresh CI machine gets the same ones; the image (Dockerfile)
-# and `pip install airbyte-source-orderdesk` follow setup.py's ranges.
+# versions the tests last passed with, so a fresh CI machine gets the same ones; PyAirbyte does not
+# install on Python 3.13 and the pinned tools need 3.11. The connector itself (the Dockerfile, or
+# `pip install .`) follows setup.py's ranges: Python 3.10 to 3.14.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,6 +11,10 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint unit integration bench clean
 
 $(STAMP): setup.py constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 12))' || { \
+	  echo "The development environment needs Python 3.11 or 3.12; $(PYTHON) is $$($(PYTHON) -V 2>&1)."; \
+	  echo "Name another interpreter, e.g. make $(MAKECMDGOALS) PYTHON=python3.12"; exit 1; }
+	@echo "Setting up $(VENV) (about a minute, once) ..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[tests,demo,bench]'

@@ -290,9 +290,11 @@ def _remove_last_item(store: Any, order_id: str) -> bool:
 
 def _findings(pipeline: Any) -> dict[str, Any]:
     """What the documented queries find after sync 2: deleted orders, and child rows removed from their order."""
+    from demo.pipeline import ORDER_TABLES
+
     deleted = pipeline.query("SELECT count(*) AS n FROM orders o WHERE o.id NOT IN (SELECT id FROM order_ids)")[0]["n"]
     stale = {}
-    for table in ("order_items", "order_notes", "order_shipments", "order_discount_list", "order_metadata"):
+    for table in ORDER_TABLES[1:]:  # every child table
         sql = f'SELECT count(*) AS n FROM "{table}" c JOIN orders o ON o.id = c.order_id'
         sql += " WHERE c.order_date_updated < o.date_updated"
         stale[table] = pipeline.query(sql)[0]["n"]

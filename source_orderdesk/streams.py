@@ -28,7 +28,7 @@ from .config import OrderDeskConfig
 from .paging import OrderPager, PageRequest, offset_passes, utc_now_key
 from .redaction import is_secret_name, mask_secrets_in_logged_bodies, without_secrets
 from .rows import PARENT_COLUMNS, OrderRows, Plan, apply_plan, as_list, as_map, compile_plan
-from .timestamps import format_api_time, from_state_value, parse_api_time
+from .timestamps import format_api_time, format_rfc3339, from_state_value, parse_api_time
 
 USER_AGENT = f"airbyte-source-orderdesk/{__version__} (+https://github.com/airbytehq/airbyte)"
 logger = logging.getLogger("airbyte")
@@ -251,7 +251,7 @@ def later_cursor(saved: Any, checkpoint: str) -> str:
     """The state to save: the checkpoint as RFC 3339, but never earlier than the saved cursor."""
     previous = from_state_value(saved)
     best = checkpoint if previous is None or checkpoint > previous else previous
-    return parse_api_time(best).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_rfc3339(parse_api_time(best))
 
 
 def _optional_int(value: Any) -> Optional[int]:

@@ -30,6 +30,10 @@ SETTING_TITLES = {
     "api_url": "API URL",
 }
 
+# Printable ASCII without spaces, quotes or backslashes. Keys are sent as an HTTP header, which takes no
+# other characters, and only these are written the same in every log and message, where the CDK masks them
+# (an escaped form, such as JSON's "\u200b", would not be masked). Order Desk's keys are letters and digits.
+_API_KEY = re.compile(r"^[!#-&(-\[\]-~]+$")
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATE_TIME_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
@@ -61,12 +65,18 @@ class OrderDeskConfig:
         names the setting, here rather than in the CDK's spec check (see `SourceOrderdesk.configure`)."""
         now = now or datetime.now(timezone.utc)
         store_id = _required_text(config, "store_id", example='"4471"')
-        if not store_id.isdigit():
+        if not (store_id.isascii() and store_id.isdigit()):
+            # Not echoed: a Store ID and API key pasted into each other's fields would show the key.
             raise ConfigError(
-                f"The {_name('store_id')} '{store_id}' is not a number. "
-                "Copy the numeric Store ID from Order Desk: Store Settings, API tab."
+                f"The {_name('store_id')} is not a number. Copy the numeric Store ID from Order Desk: Store Settings, "
+                "API tab (it is shown next to the API key; check that the two are not swapped)."
             )
         api_key = _required_text(config, "api_key")
+        if not _API_KEY.match(api_key):
+            raise ConfigError(
+                f"The {_name('api_key')} holds a character that no Order Desk API key has: a space, a quote, or an "
+                "invisible character pasted with it. Copy the key again from Order Desk: Store Settings, API tab."
+            )
         return cls(
             store_id=store_id,
             api_key=api_key,
@@ -114,6 +124,11 @@ def _parse_start_date(value: Any, now: datetime) -> datetime:
         raise ConfigError(
             f"The {_name('start_date')} '{value}' is not a real calendar date. Use YYYY-MM-DD, e.g. 2024-01-31."
         ) from None
+    if start < DEFAULT_START_DATE:
+        raise ConfigError(
+            f"The {_name('start_date')} {text} is before 2000, earlier than any Order Desk order: is the year mistyped? "
+            "Leave it empty to replicate every order."
+        )
     if start > now:
         raise ConfigError(
             f"The {_name('start_date')} {text} is in the future, so no order could be replicated. "
@@ -162,7 +177,11 @@ def _api_url(value: Any) -> str:
         )
     url = value.strip()
     parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise ConfigError(f"The {_name('api_url')} '{url}' has no valid port. Leave it empty to use {DEFAULT_API_URL}.") from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ConfigError(f"The {_name('api_url')} '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}.")
     return url
 

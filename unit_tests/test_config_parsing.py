@@ -75,6 +75,44 @@ def test_given_a_store_id_that_is_not_digits_when_parsing_then_the_message_names
     assert "Store ID" in _error(store_id=store_id).message
 
 
+@pytest.mark.parametrize("store_id", ["\uff14\uff14\uff17\uff11", "\u0664\u0664\u0667\u0661"])  # full-width, Arabic-Indic
+def test_given_a_store_id_of_non_ascii_digits_when_parsing_then_it_is_refused(store_id: str) -> None:
+    assert "Store ID" in _error(store_id=store_id).message
+
+
+def test_given_the_api_key_in_the_store_id_field_when_parsing_then_the_message_does_not_show_it() -> None:
+    message = _error(store_id="relSECRET-key-pasted-in-the-wrong-field", api_key="4471").message
+
+    assert "swapped" in message and "relSECRET" not in message
+
+
+@pytest.mark.parametrize(
+    "api_key",
+    ["SECRET\u200b1", "SECRET\n1", 'SECRET"1', "SECRET'1", "SECRET\\1", "SECRET\u00e91", "SECRET 1"],
+    ids=["zero-width space", "newline", "double quote", "single quote", "backslash", "accent", "inner space"],
+)
+def test_given_an_api_key_with_a_character_no_key_has_when_parsing_then_refused_without_showing_it(api_key: str) -> None:
+    message = _error(api_key=api_key).message
+
+    assert message.startswith("The API Key (api_key) holds a character that no Order Desk API key has")
+    assert "SECRET" not in message
+
+
+def test_given_an_api_key_of_letters_digits_and_punctuation_when_parsing_then_it_is_kept() -> None:
+    assert _parse(api_key="Ab3-_.~+/=!").api_key == "Ab3-_.~+/=!"
+
+
+@pytest.mark.parametrize("value", ["0024-01-01", "1999-12-31T23:59:59Z"])
+def test_given_a_start_date_before_2000_when_parsing_then_the_message_asks_about_the_year(value: str) -> None:
+    message = _error(start_date=value).message
+
+    assert "before 2000" in message and "mistyped" in message
+
+
+def test_given_an_api_url_with_a_port_out_of_range_when_parsing_then_the_message_names_the_api_url() -> None:
+    assert "no valid port" in _error(api_url="http://127.0.0.1:99999/api/v2").message
+
+
 def test_given_credentials_with_surrounding_spaces_when_parsing_then_they_are_trimmed() -> None:
     config = _parse(store_id=" 4471 ", api_key="  key \n")
 

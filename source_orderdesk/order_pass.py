@@ -83,7 +83,7 @@ class OrderPass:
         try:
             yield from self._read()
         except Exception as error:  # reported as a trace below; the source fails the sync at the end
-            self.error = _as_traced(error)
+            self.error = as_traced(error)
             self._logger.error(f"Reading the order tables failed: {self.error.message}")
             for table in self._tables:
                 yield stream_status_message(table.configured.stream, AirbyteStreamStatus.INCOMPLETE)
@@ -152,7 +152,8 @@ class OrderPass:
             )
 
 
-def _as_traced(error: Exception) -> AirbyteTracedException:
+def as_traced(error: Exception, what: str = "orders") -> AirbyteTracedException:
+    """A failure as the trace a user sees: the connector's own errors keep their message."""
     if isinstance(error, AirbyteTracedException):
         return error
     if isinstance(error, PayloadError):
@@ -163,4 +164,4 @@ def _as_traced(error: Exception) -> AirbyteTracedException:
         return AirbyteTracedException(
             message=str(error), internal_message=str(error), failure_type=FailureType.transient_error, exception=error
         )
-    return AirbyteTracedException.from_exception(error, message=f"Reading orders failed unexpectedly: {error!r}")
+    return AirbyteTracedException.from_exception(error, message=f"Reading {what} failed unexpectedly: {error!r}")

@@ -223,11 +223,11 @@ class OrderRows:
         return [apply_plan(plan, row)]
 
     def _order_items(self, order, plan, parent) -> list[dict]:
-        return [apply_plan(plan, {**item, **parent}) for item in _elements(order, "order_items")]
+        return [apply_plan(plan, {**item, **parent}) for item in _identified(order, "order_items")]
 
     def _order_items_variation_list(self, order, plan, parent) -> list[dict]:
         rows = []
-        for item in _elements(order, "order_items"):
+        for item in _identified(order, "order_items"):
             variations = item.get("variation_list")
             if not variations:
                 continue
@@ -273,7 +273,7 @@ class OrderRows:
         ]
 
     def _order_shipments(self, order, plan, parent) -> list[dict]:
-        return [apply_plan(plan, {**shipment, **parent}) for shipment in _elements(order, "order_shipments")]
+        return [apply_plan(plan, {**shipment, **parent}) for shipment in _identified(order, "order_shipments")]
 
 
 def _payload_error(order: Mapping[str, Any], table: str, error: FieldError) -> PayloadError:
@@ -294,4 +294,19 @@ def _elements(order: Mapping[str, Any], key: str) -> list[dict]:
     for position, element in enumerate(elements):
         if not isinstance(element, dict):
             raise FieldError(f"{key}[{position}]: {_preview(element)} is not an object")
+    return elements
+
+
+def _identified(order: Mapping[str, Any], key: str) -> list[dict]:
+    """Elements whose id is part of their table's primary key: one without an id, or two with the same id,
+    would be merged into one row by a deduplicating destination, so the order fails instead."""
+    elements = _elements(order, key)
+    seen = set()
+    for position, element in enumerate(elements):
+        element_id = element.get("id")
+        if element_id is None or element_id == "":
+            raise FieldError(f"{key}[{position}] has no id")
+        if str(element_id) in seen:
+            raise FieldError(f"{key}[{position}]: the id {element_id!r} appears twice in the order")
+        seen.add(str(element_id))
     return elements

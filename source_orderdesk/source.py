@@ -27,7 +27,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .api import CREDENTIALS_HINT, cdk_error_text
 from .config import SETTING_TITLES, ConfigError, OrderDeskConfig, in_spec_types, stand_in
-from .order_pass import OrderPass
+from .order_pass import OrderPass, as_traced
 from .rate_limit import OrderDeskAPIBudget
 from .streams import ORDER_TABLES, Folders, InventoryItems, Orders, OrderTable, Store
 
@@ -106,12 +106,13 @@ class SourceOrderdesk(AbstractSource):
         return AirbyteConnectionStatus(status=Status.FAILED, message=str(message))
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[str]]:
-        """Calls `GET /test`, which succeeds only with valid credentials."""
+        """Calls `GET /test`, which succeeds only with valid credentials, and `GET /store` if folders are chosen."""
         try:
             parsed = self._parse(config)
         except ConfigError as error:
             return False, error.message
-        orders = Orders(parsed, OrderDeskAPIBudget(), max_retries=CHECK_MAX_RETRIES)  # fail fast: a user is waiting
+        budget = OrderDeskAPIBudget()
+        orders = Orders(parsed, budget, max_retries=CHECK_MAX_RETRIES)  # fail fast: a user is waiting
         try:
             body = orders.get_json("test")
         except AirbyteTracedException as error:
@@ -122,6 +123,8 @@ class SourceOrderdesk(AbstractSource):
             return False, f"Could not reach Order Desk at {parsed.api_url}: {error}"
         if str(body.get("status", "")).lower() != "success":
             return False, f"{CREDENTIALS_HINT} (Order Desk said: {body.get('message', 'no message')})"
+        if parsed.folder_ids:
+            return _check_folders(parsed, Folders(parsed, budget, max_retries=CHECK_MAX_RETRIES))
         return True, None
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
@@ -149,8 +152,12 @@ class SourceOrderdesk(AbstractSource):
         config, internal_config = split_config(config)
         streams = {stream.name: stream for stream in self.streams(config)}
         self._stream_to_instance_map = streams
-        state_manager = ConnectorStateManager(state=state)
+        try:
+            state_manager = ConnectorStateManager(state=state)
+        except Exception as error:  # e.g. a GLOBAL state, which these streams never write
+            raise ConfigError(f"The state given to this sync is not usable per-stream Airbyte state: {error}") from None
         failures: MutableMapping[str, AirbyteTracedException] = {}
+        catalog = _without_repeated_streams(catalog, logger)
 
         in_pass = [c for c in catalog.streams if c.stream.name in streams and _reads_orders(streams[c.stream.name])]
         for configured in in_pass:
@@ -181,7 +188,7 @@ class SourceOrderdesk(AbstractSource):
             try:
                 yield from self._read_stream(logger, stream, configured, state_manager, internal_config)
             except Exception as error:
-                traced = error if isinstance(error, AirbyteTracedException) else AirbyteTracedException.from_exception(error)
+                traced = as_traced(error, stream.name)
                 logger.error(f"Stream {stream.name} failed: {traced.message}")
                 yield stream_status_message(configured.stream, AirbyteStreamStatus.INCOMPLETE)
                 yield traced.as_sanitized_airbyte_message(stream_descriptor=StreamDescriptor(name=stream.name))
@@ -198,6 +205,34 @@ class SourceOrderdesk(AbstractSource):
             )
 
 
+def _check_folders(config: OrderDeskConfig, folders: Folders) -> Tuple[bool, Optional[str]]:
+    """A folder id that is not the store's would filter out every order, and a sync would just find none."""
+    try:
+        names = {row["id"]: row.get("name") for row in folders.read_records(sync_mode=SyncMode.full_refresh)}
+    except Exception as error:
+        return False, f"Could not list the store's folders to check the Folder IDs: {cdk_error_text(error)}"
+    unknown = [folder for folder in config.folder_ids if str(folder) not in names]
+    if not unknown:
+        return True, None
+    listed = ", ".join(f"{folder_id} ({name})" for folder_id, name in names.items()) or "none"
+    return False, (
+        f"The Folder IDs (folder_ids) {', '.join(map(str, unknown))} are not folders of this store, whose folders are: "
+        f"{listed}. Remove them, or leave the setting empty for all folders."
+    )
+
+
+def _without_repeated_streams(catalog: ConfiguredAirbyteCatalog, logger: logging.Logger) -> ConfiguredAirbyteCatalog:
+    """A stream listed twice would be emitted twice, with two sets of states."""
+    by_name: dict[str, Any] = {}
+    for configured in catalog.streams:
+        if configured.stream.name in by_name:
+            logger.warning(f"The catalog lists {configured.stream.name} more than once; it is read once, as first listed.")
+        by_name.setdefault(configured.stream.name, configured)
+    if len(by_name) == len(catalog.streams):
+        return catalog
+    return ConfiguredAirbyteCatalog(streams=list(by_name.values()))
+
+
 def _load_json_file(kind: str, path: str) -> Any:
     try:
         with open(path, encoding="utf-8") as file:
@@ -208,6 +243,8 @@ def _load_json_file(kind: str, path: str) -> Any:
         raise ConfigError(f"The {kind} file {path} could not be read: {error.strerror or error}.") from None
     except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
         raise ConfigError(f"The {kind} file {path} is not valid JSON: {error}.") from None
+    except RecursionError:
+        raise ConfigError(f"The {kind} file {path} nests its JSON too deeply to be an Airbyte {kind}.") from None
 
 
 def _warn_of_unknown_settings(config: Mapping[str, Any]) -> None:

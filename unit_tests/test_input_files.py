@@ -123,3 +123,22 @@ def test_given_no_command_when_run_then_a_usage_line_and_exit_code_2() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("usage: source-orderdesk {spec,check,discover,read}")
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_given_a_file_nested_too_deeply_for_json_when_read_then_a_config_error_not_a_recursion_traceback(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        SourceOrderdesk().read_config(_file(tmp_path, "[" * 100_000))
+
+    assert "nests its JSON too deeply" in raised.value.message
+
+
+def test_given_a_global_state_when_read_then_a_config_error_says_the_state_is_not_per_stream(tmp_path: Path) -> None:
+    shared = {"type": "GLOBAL", "global": {"shared_state": {"cursor": "x"}, "stream_states": []}}
+    state = SourceOrderdesk().read_state(_file(tmp_path, json.dumps([shared])))
+    source = SourceOrderdesk()
+    catalog = source.read_catalog(str(CATALOG))
+
+    with pytest.raises(ConfigError) as raised:
+        next(iter(source.read(logging.getLogger("airbyte"), GOOD_CONFIG, catalog, state)))
+
+    assert "not usable per-stream Airbyte state" in raised.value.message

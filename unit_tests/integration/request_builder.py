@@ -33,6 +33,11 @@ class OrderDeskRequestBuilder:
         """`GET /test`: the credentials check and Order Desk's clock."""
         return cls(api_url, "test", {})
 
+    @classmethod
+    def store(cls, api_url: str = DEFAULT_API_URL) -> OrderDeskRequestBuilder:
+        """`GET /store`: the store, its settings and its folders."""
+        return cls(api_url, "store", {})
+
     def __init__(self, api_url: str, resource: str, query_params: Dict[str, Any]) -> None:
         self._api_url = api_url.rstrip("/")
         self._resource = resource

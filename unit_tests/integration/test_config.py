@@ -6,11 +6,12 @@ A value of the wrong JSON type included: the connector checks it before the CDK'
 
 from __future__ import annotations
 
+import json
 from typing import Any, Dict
 
 import pytest
 from airbyte_cdk.models import FailureType, Status, Type
-from airbyte_cdk.test.mock_http import HttpMocker
+from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
 
 from .config import ConfigBuilder
 from .request_builder import OrderDeskRequestBuilder
@@ -123,13 +124,39 @@ def _first_orders_page_request() -> OrderDeskRequestBuilder:
     return OrderDeskRequestBuilder.orders().with_window("2024-01-01 00:00:00", SERVER_NOW).with_limit(500).with_offset(0)
 
 
+def _store_with_folders(folders: Dict[str, str]) -> HttpResponse:
+    return HttpResponse(json.dumps({"status": "success", "store": {"id": "4471", "folders": folders}}), 200)
+
+
 def test_given_folder_ids_as_numeric_strings_when_check_then_succeeded() -> None:
     with HttpMocker() as http_mocker:
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(OrderDeskRequestBuilder.store().build(), _store_with_folders({"31201": "New", "31203": "Closed"}))
 
         output = check_source(ConfigBuilder().with_folder_ids(["31201", " 31203 "]).build())
 
         assert connection_status(output).status == Status.SUCCEEDED
+
+
+def test_given_a_folder_id_the_store_does_not_have_when_check_then_failed_listing_the_stores_folders() -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(OrderDeskRequestBuilder.store().build(), _store_with_folders({"31201": "New", "31203": "Closed"}))
+
+        status = connection_status(check_source(ConfigBuilder().with_folder_ids([31201, 999999]).build()))
+
+        assert status.status == Status.FAILED
+        assert status.message == (
+            "The Folder IDs (folder_ids) 999999 are not folders of this store, whose folders are: 31201 (New), 31203 (Closed). "
+            "Remove them, or leave the setting empty for all folders."
+        )
+
+
+def test_given_no_folder_ids_when_check_then_only_the_connection_test_is_requested() -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+
+        assert connection_status(check_source(ConfigBuilder().build())).status == Status.SUCCEEDED
 
 
 def test_given_folder_ids_as_numeric_strings_when_read_then_the_folder_filter_is_sent() -> None:

@@ -51,6 +51,17 @@ class OnePassTest(TestCase):
         assert output.errors == []
         return [exchange.url for exchange in self._time.exchanges]
 
+    def test_given_a_catalog_that_lists_a_stream_twice_when_read_then_its_records_and_states_come_once(self) -> None:
+        repeated = catalog("orders", "order_items")
+        repeated.streams.append(repeated.streams[0])
+        with HttpMocker() as http_mocker:
+            _mock_two_pages(http_mocker)
+            output = read_source(ConfigBuilder().with_page_size(2).build(), repeated)
+
+        assert sorted(record["id"] for record in records_of(output, "orders")) == ["101", "102", "103"]
+        assert [status.name for status in output.get_stream_statuses("orders")] == ["STARTED", "RUNNING", "COMPLETE"]
+        assert output.is_in_logs("The catalog lists orders more than once")
+
     def test_given_all_eight_order_tables_selected_when_read_then_the_requests_are_exactly_those_of_orders_alone(self) -> None:
         orders_alone = self._urls_for("orders")
         all_tables = self._urls_for(*ORDER_STREAMS)

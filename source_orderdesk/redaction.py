@@ -1,5 +1,9 @@
-"""Which store settings are secrets. Order Desk's `GET /store` has returned the store's own API key and
-its SMTP credentials; none of that may reach a destination, nor a log."""
+"""Which store settings are secrets. Order Desk's `GET /store` has returned the store's own API key, its
+SMTP and FTP credentials and integration tokens; none of that may reach a destination, nor a log.
+
+A value is a secret when its name is secret-looking (`smtp_password`, `sftpPw`, `slack_webhook_url`), when
+it is the value of a name/value pair whose name is (`{"name": "stripe_api_key", "value": "..."}`), or when
+it is the password in a URL's userinfo (`https://user:pw@ftp.example.com/orders`)."""
 
 from __future__ import annotations
 
@@ -7,55 +11,101 @@ import ast
 import json
 import logging
 import re
-from typing import Any, Union
+from typing import Any, Optional, Union
 
-# Whole words of a setting's name (split on `_`, `-`, spaces and camelCase) that mark a secret.
+# Whole words of a setting's name (split on `_`, `-`, spaces, digits and camelCase) that mark a secret.
+# A webhook URL (Slack's, say) lets anyone who has it post as the store, so it is a credential too.
 SECRET_WORDS = {
-    "key", "apikey", "secret", "password", "passwd", "pwd", "pass", "token", "credential", "credentials",
-    "auth", "authorization", "signature", "private", "smtp", "username", "login", "oauth", "cookie", "session",
+    "key", "apikey", "secret", "password", "passwd", "pwd", "pw", "pass", "passphrase", "token", "credential",
+    "credentials", "auth", "authorization", "signature", "private", "smtp", "username", "login", "oauth", "cookie",
+    "session", "webhook",
 }  # fmt: skip
-_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+# The fields that name a pair's secret (`key` is then a name, not a secret), and the field that holds it.
+_PAIR_NAME_FIELDS = ("name", "key")
+_PAIR_VALUE_FIELD = "value"
+# scheme://user:password@host, also with JSON's escaped slashes (`https:\/\/`); the password is the last
+# run before an `@` that ends the userinfo (a password may hold an unescaped `@`, as browsers accept).
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*:(?:\\?/){2}[^\s/\\?#@:\"'<>]*):[^\s/\\?#\"'<>]*@")
 
 
 def is_secret_name(name: str) -> bool:
+    # Whole words only, so that `keyword_search` or `monkey` are not taken for a key; plurals count (`api_keys`).
     words = {word.lower() for word in _WORDS.findall(str(name))}
-    return bool(words & SECRET_WORDS)
+    return bool(words & SECRET_WORDS or {word[:-1] for word in words if word.endswith("s")} & SECRET_WORDS)
+
+
+def _pair_name_field(value: dict) -> Optional[str]:
+    """In a name/value pair, the field that names it, e.g. `name` in `{"name": "stripe_api_key", "value": "..."}`."""
+    if _PAIR_VALUE_FIELD in value:
+        for field in _PAIR_NAME_FIELDS:
+            if isinstance(value.get(field), str):
+                return field
+    return None
+
+
+def _secret_fields(value: dict) -> set:
+    """The fields of `value` that are secrets: those with a secret-looking name and, in a pair named by
+    a secret-looking name, every field but that name (the secret may sit in any sibling)."""
+    name_field = _pair_name_field(value)
+    if name_field is not None:
+        if is_secret_name(value[name_field]):
+            return set(value) - {name_field}
+        return {key for key in value if key != name_field and is_secret_name(key)}
+    return {key for key in value if is_secret_name(key)}
+
+
+def without_url_passwords(text: str, replacement: str = "") -> str:
+    """`text` with the password of every URL's userinfo removed (or replaced); the rest of the URL is kept."""
+    if "@" not in text:  # the common case, cheaply
+        return text
+    return _URL_PASSWORD.sub(lambda match: match["head"] + (":" + replacement if replacement else "") + "@", text)
 
 
 def without_secrets(value: Any) -> Any:
-    """A copy of `value` with every secret-named entry removed, at any depth."""
+    """A copy of `value` with every secret removed, at any depth."""
     if isinstance(value, dict):
-        return {key: without_secrets(item) for key, item in value.items() if not is_secret_name(key)}
+        secret = _secret_fields(value)
+        return {key: without_secrets(item) for key, item in value.items() if key not in secret}
     if isinstance(value, list):
         return [without_secrets(item) for item in value]
+    if isinstance(value, str):
+        return without_url_passwords(value)
     return value
 
 
 MASK = "****"
 # A quoted name followed by a colon: a JSON key, even in a body too broken to parse.
 _JSON_KEY = re.compile(r'"((?:[^"\\]|\\.){1,100})"\s*:')
+# The name of a name/value pair, likewise.
+_JSON_PAIR_NAME = re.compile(r'"(?:name|key)"\s*:\s*"((?:[^"\\]|\\.){1,100})"')
 _RETRY_LOG_MARK = ", Response Content: "
 
 
 def masked(value: Any) -> Any:
-    """A copy of `value` with the value of every secret-named entry, at any depth, replaced by `****`."""
+    """A copy of `value` with every secret, at any depth, replaced by `****`."""
     if isinstance(value, dict):
-        return {key: MASK if is_secret_name(key) else masked(item) for key, item in value.items()}
+        secret = _secret_fields(value)
+        return {key: MASK if key in secret else masked(item) for key, item in value.items()}
     if isinstance(value, list):
         return [masked(item) for item in value]
+    if isinstance(value, str):
+        return without_url_passwords(value, MASK)
     return value
 
 
 def masked_body(body: Union[str, bytes]) -> str:
-    """A response body fit for a log: JSON with every secret-named value masked. A body that is not JSON
-    is kept as it is, unless it holds a secret-named key (a cut-off answer): then only its length is."""
+    """A response body fit for a log: JSON with every secret masked. A body that is not JSON (a cut-off
+    answer) is kept with URL passwords masked, unless it holds a secret-named key or pair: then only its
+    length is."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
     try:
         return json.dumps(masked(json.loads(text)), ensure_ascii=False)
     except ValueError:
-        if any(is_secret_name(key) for key in _JSON_KEY.findall(text)):
+        names = _JSON_KEY.findall(text) + _JSON_PAIR_NAME.findall(text)
+        if any(is_secret_name(name) for name in names):
             return f"({len(text)} characters not logged: a body that is not JSON, with secret-looking keys)"
-        return text
+        return without_url_passwords(text, MASK)
 
 
 class MaskSecretsInLoggedBodies(logging.Filter):

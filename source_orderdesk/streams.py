@@ -26,9 +26,9 @@ from .api import (
 )
 from .config import OrderDeskConfig
 from .paging import OrderPager, PageRequest, offset_passes, utc_now_key
-from .redaction import is_secret_name, mask_secrets_in_logged_bodies, without_secrets
-from .rows import PARENT_COLUMNS, OrderRows, Plan, apply_plan, as_list, as_map, compile_plan
-from .timestamps import format_api_time, format_rfc3339, from_state_value, parse_api_time
+from .redaction import mask_secrets_in_logged_bodies, without_secrets
+from .rows import PARENT_COLUMNS, FieldError, OrderRows, Plan, _preview, apply_plan, as_list, as_map, compile_plan
+from .timestamps import PayloadError, format_api_time, format_rfc3339, from_state_value, parse_api_time
 
 USER_AGENT = f"airbyte-source-orderdesk/{__version__} (+https://github.com/airbytehq/airbyte)"
 logger = logging.getLogger("airbyte")
@@ -275,6 +275,12 @@ class StoreResource(OrderDeskStream):
     def plan(self) -> Plan:
         return compile_plan(self.get_json_schema())
 
+    def _payload_error(self, subject: str, problem: str, lost: str) -> PayloadError:
+        """Worded like the order tables' errors: what, which field and why, and that it was not replicated."""
+        return PayloadError(
+            f"{subject}: {self.name} {problem}. {lost} not replicated; please report this value to the connector's maintainers."
+        )
+
 
 class StoreEndpoint(StoreResource):
     """A table read from `GET /store`, whose body holds the store's secrets (its API key, SMTP password).
@@ -284,6 +290,8 @@ class StoreEndpoint(StoreResource):
     `mask_secrets_in_logged_bodies`.
     """
 
+    lost = "The store was"  # what a bad payload costs, in its error message
+
     def __init__(self, config: OrderDeskConfig, api_budget: APIBudget, max_retries: int = MAX_RETRIES) -> None:
         super().__init__(config, api_budget, max_retries)
         mask_secrets_in_logged_bodies(self.logger)
@@ -291,29 +299,56 @@ class StoreEndpoint(StoreResource):
     def path(self, **kwargs: Any) -> str:
         return "store"
 
+    def _store(self, response: requests.Response) -> Optional[dict]:
+        """The body's `store` object, or None when there is none."""
+        store = response_json(response).get("store")
+        if store is None or isinstance(store, dict):
+            return store
+        if store == "" or store == []:  # PHP's empty map
+            return None
+        # Not quoted: the store's values may be secrets, and an error message is shown and logged.
+        raise self._store_error(f"field store is {self._json_kind(store)}, not an object")
+
+    def _store_error(self, problem: str) -> PayloadError:
+        return self._payload_error(f"Store {self.config.store_id}", problem, self.lost)
+
+    @staticmethod
+    def _json_kind(value: Any) -> str:
+        return {str: "a string", bool: "true or false", list: "a list"}.get(type(value), "a number")
+
 
 class Folders(StoreEndpoint):
     """`GET /store` lists folders as a map of id to name; one row each, so orders.folder_id has a name."""
 
+    lost = "The folders were"
+
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        folders = (response_json(response).get("store") or {}).get("folders")
+        folders = (self._store(response) or {}).get("folders")
         if isinstance(folders, list):  # tolerate the list-of-objects shape some clients document
             pairs = [(f.get("id"), f.get("name")) for f in folders if isinstance(f, dict)]
         else:
-            pairs = list((as_map(folders) or {}).items())
+            try:
+                pairs = list((as_map(folders) or {}).items())
+            except FieldError as error:  # folder names are no secrets: the value is quoted
+                raise self._store_error(f"field folders: {error}") from None
         for folder_id, name in pairs:
             yield apply_plan(self.plan, {"id": folder_id, "name": name})
 
 
 class Store(StoreEndpoint):
-    """The store and its settings, with secrets removed: Order Desk returns API keys and mail passwords."""
+    """The store and its settings, with secrets removed at any depth: Order Desk returns API keys, mail
+    passwords, and integrations' tokens, some of them outside `settings`."""
 
     def parse_response(self, response: requests.Response, **kwargs: Any) -> Iterable[Mapping[str, Any]]:
-        store = response_json(response).get("store")
-        if not isinstance(store, dict):
+        store = self._store(response)
+        if store is None:
             return
-        row = {key: value for key, value in store.items() if key != "folders" and not is_secret_name(key)}
-        row["settings"] = without_secrets(as_map(store.get("settings")) or {})
+        settings = store.get("settings")
+        try:
+            settings = as_map(settings) or {}
+        except FieldError:
+            raise self._store_error(f"field settings is {self._json_kind(settings)}, not a map of names to values") from None
+        row = without_secrets({**{key: value for key, value in store.items() if key != "folders"}, "settings": settings})
         yield apply_plan(self.plan, row)
 
 
@@ -338,12 +373,33 @@ class InventoryItems(StoreResource):
         seen: set[str] = set()
         for items in offset_passes(self._fetch_items, self.config.page_size, self.logger):
             for item in items:
-                row = apply_plan(self.plan, dict(item))
+                row = self._row(item)
                 if row.get("id") not in seen:
                     seen.add(row.get("id"))
                     yield row
 
+    def _row(self, item: Any) -> dict:
+        if not isinstance(item, dict):
+            raise self._payload_error(f"Inventory item {_preview(item)}", "item is not an object", "The item was")
+        try:
+            return apply_plan(self.plan, dict(item))
+        except FieldError as error:
+            raise self._payload_error(self._item_name(item), f"field {error}", "The item was") from None
+
+    @staticmethod
+    def _item_name(item: Mapping[str, Any]) -> str:
+        """An item as a store owner finds it in Order Desk: by id, and by code (its SKU) when it has no id."""
+        item_id, code = item.get("id"), item.get("code")
+        if item_id not in (None, ""):
+            return f"Inventory item {item_id}" + (f" (code {code})" if code not in (None, "") else "")
+        return f"Inventory item with code {code}" if code not in (None, "") else "An inventory item"
+
     def _fetch_items(self, offset: int) -> tuple[list[Mapping[str, Any]], Optional[int]]:
         _, response = self._fetch_next_page(next_page_token={"offset": offset} if offset else None)
         body = response_json(response)
-        return as_list(body.get("inventory_items")), _optional_int(body.get("total_records"))
+        try:
+            items = as_list(body.get("inventory_items"))
+        except FieldError as error:
+            problem = f"field inventory_items: {error}"
+            raise self._payload_error(f"Inventory items at offset {offset}", problem, "The page was") from None
+        return items, _optional_int(body.get("total_records"))

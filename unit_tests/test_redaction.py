@@ -67,3 +67,95 @@ def test_given_nested_settings_when_removing_secrets_then_secret_names_go_at_any
     settings = {"smtp_password": "x", "integrations": [{"name": "Shopify", "oauthToken": "y"}], "timezone": "UTC"}
 
     assert without_secrets(settings) == {"integrations": [{"name": "Shopify"}], "timezone": "UTC"}
+
+
+def test_given_passphrase_pw_webhook_plural_and_numbered_names_when_removing_secrets_then_they_go_and_look_alikes_stay() -> None:
+    settings = {
+        "ftp_passphrase": "x",
+        "sftp_pw": "x",
+        "sftpPw": "x",
+        "slack_webhook_url": "https://hooks.slack.com/services/T0/B0/x",  # anyone holding it can post as the store
+        "api_keys": ["x"],
+        "password2": "x",
+        "keyword_search": "1",
+        "monkey": "banana",
+        "timezone": "UTC",
+        "store_country": "US",
+        "orders_per_page": "50",
+        "date_format": "m/d/Y",
+    }
+
+    assert without_secrets(settings) == {
+        "keyword_search": "1",
+        "monkey": "banana",
+        "timezone": "UTC",
+        "store_country": "US",
+        "orders_per_page": "50",
+        "date_format": "m/d/Y",
+    }
+
+
+def test_given_name_value_pairs_when_removing_secrets_then_a_secret_named_pair_keeps_only_its_name() -> None:
+    pairs = [
+        {"name": "stripe_api_key", "value": "sk_live_x", "type": "text"},
+        {"name": "timezone", "value": "UTC"},
+        {"key": "paypal_secret", "value": "x"},
+        {"key": "currency", "value": "USD"},  # `key` names the pair here: it is kept
+    ]
+
+    assert without_secrets({"custom_settings": pairs}) == {
+        "custom_settings": [
+            {"name": "stripe_api_key"},
+            {"name": "timezone", "value": "UTC"},
+            {"key": "paypal_secret"},
+            {"key": "currency", "value": "USD"},
+        ]
+    }
+
+
+def test_given_urls_with_passwords_in_string_values_when_removing_secrets_then_only_the_passwords_go() -> None:
+    settings = {
+        "export_to": "https://user:pw@ftp.example.com/orders",
+        "note": "upload to sftp://ops:p@ss@files.example.com:22/in, then mail ops@example.com",
+        "site": "https://example.com:8443/users/@me",
+    }
+
+    assert without_secrets([settings]) == [
+        {
+            "export_to": "https://user@ftp.example.com/orders",
+            "note": "upload to sftp://ops@files.example.com:22/in, then mail ops@example.com",
+            "site": "https://example.com:8443/users/@me",
+        }
+    ]
+
+
+def test_given_new_secret_words_pairs_and_url_passwords_when_a_body_is_masked_then_each_secret_is_masked() -> None:
+    body = json.dumps(
+        {
+            "store": {
+                "settings": {
+                    "sftp_pw": SECRET,
+                    "keyword_search": "1",
+                    "export_to": "ftp://u:pw-must-not-leak@ftp.example.com/in",
+                },
+                "custom": [{"name": "stripe_api_key", "value": SECRET}, {"name": "timezone", "value": "UTC"}],
+            }
+        }
+    ).replace("/", "\\/")
+
+    masked = json.loads(masked_body(body))["store"]
+
+    assert masked["settings"] == {"sftp_pw": "****", "keyword_search": "1", "export_to": "ftp://u:****@ftp.example.com/in"}
+    assert masked["custom"] == [{"name": "stripe_api_key", "value": "****"}, {"name": "timezone", "value": "UTC"}]
+
+
+def test_given_a_cut_off_body_with_a_secret_named_pair_when_masked_then_only_its_length_is_kept() -> None:
+    body = '{"store": {"custom": [{"name": "stripe_api_key", "value": "sk_live_must-not-leak"}, {"name": "ti'
+
+    assert masked_body(body) == f"({len(body)} characters not logged: a body that is not JSON, with secret-looking keys)"
+
+
+def test_given_a_cut_off_body_with_a_url_password_when_masked_then_the_password_is_masked_and_the_rest_kept() -> None:
+    body = '{"store": {"settings": {"export_to": "https:\\/\\/user:pw-must-not-leak@ftp.example.com\\/orders", "ti'
+
+    assert masked_body(body) == body.replace("pw-must-not-leak", "****")

@@ -86,3 +86,53 @@ def test_given_the_store_when_read_then_its_record_keeps_plain_settings_and_drop
     assert not {"smtp_password", "smtp_username", "api_key"} & set(store["settings"])
     assert store["settings"]["integrations"] == [{"name": "Shopify", "shop": "example-outfitters"}]
     assert LEAK_MARK not in json.dumps(store)
+
+
+def _store_with_secrets_everywhere() -> HttpResponse:
+    """The template plus secrets as QA found them: outside `settings`, named by a sibling field, in a URL."""
+    body = find_template("store", __file__)
+    body["store"]["integrations"] = {
+        "shopify": {"access_token": "shopify-token-must-not-leak", "shop": "example-outfitters"},
+        "mailer": {"smtp_password": "mailer-password-must-not-leak"},
+    }
+    body["store"]["settings"].update(
+        {
+            "ftp_passphrase": "ftp-passphrase-must-not-leak",
+            "sftp_pw": "sftp-pw-must-not-leak",
+            "slack_webhook_url": "https://hooks.slack.com/services/T0/B0/webhook-must-not-leak",
+            "custom_fields": [{"name": "stripe_api_key", "value": "sk-must-not-leak"}, {"name": "gift_wrap", "value": "yes"}],
+            "export_url": "https://user:url-password-must-not-leak@ftp.example.com/orders",
+            "store_country": "US",
+            "orders_per_page": "50",
+            "date_format": "m/d/Y",
+            "keyword_search": "1",
+            "monkey": "banana",
+            "folder_map": {"1": "New", "2": "Prepared"},
+        }
+    )
+    return HttpResponse(json.dumps(body).replace("/", "\\/"), 200)
+
+
+def test_given_secrets_outside_settings_in_pairs_and_in_urls_when_the_store_is_read_then_none_reaches_a_record_or_log(
+    debug_log: io.StringIO,
+) -> None:
+    output = _read_store_and_folders(_store_with_secrets_everywhere(), _store_with_secrets_everywhere())
+
+    (store,) = records_of(output, "store")
+    assert store["integrations"] == {"shopify": {"shop": "example-outfitters"}, "mailer": {}}
+    settings = store["settings"]
+    assert settings["custom_fields"] == [{"name": "stripe_api_key"}, {"name": "gift_wrap", "value": "yes"}]
+    assert settings["export_url"] == "https://user@ftp.example.com/orders"
+    assert not {"ftp_passphrase", "sftp_pw", "slack_webhook_url"} & set(settings)
+    ordinary = {"timezone", "store_country", "orders_per_page", "date_format", "keyword_search", "monkey", "folder_map"}
+    assert {name: settings[name] for name in ordinary} == {
+        "timezone": "America/Chicago",
+        "store_country": "US",
+        "orders_per_page": "50",
+        "date_format": "m/d/Y",
+        "keyword_search": "1",
+        "monkey": "banana",
+        "folder_map": {"1": "New", "2": "Prepared"},
+    }
+    assert LEAK_MARK not in every_message_text(output)
+    assert "Example Outfitters" in debug_log.getvalue() and LEAK_MARK not in debug_log.getvalue()

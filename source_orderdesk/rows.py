@@ -113,7 +113,7 @@ def as_map(value: Any) -> Optional[dict]:
         return {}
     if isinstance(value, list):
         return {str(index): item for index, item in enumerate(value)}
-    raise FieldError(f"{_preview(value)} is not a map of names to values")
+    raise FieldError(f"{preview(value)} is not a map of names to values")
 
 
 def as_list(value: Any) -> list:
@@ -124,10 +124,11 @@ def as_list(value: Any) -> list:
         return []
     if isinstance(value, dict):
         return list(value.values())
-    raise FieldError(f"{_preview(value)} is not a list")
+    raise FieldError(f"{preview(value)} is not a list")
 
 
-def _preview(value: Any) -> str:
+def preview(value: Any) -> str:
+    """A value as quoted in an error message, cut to 80 characters."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -293,7 +294,7 @@ def _elements(order: Mapping[str, Any], key: str) -> list[dict]:
         raise FieldError(f"{key}: {error}") from None
     for position, element in enumerate(elements):
         if not isinstance(element, dict):
-            raise FieldError(f"{key}[{position}]: {_preview(element)} is not an object")
+            raise FieldError(f"{key}[{position}]: {preview(element)} is not an object")
     return elements
 
 

@@ -27,7 +27,7 @@ from .api import (
 from .config import OrderDeskConfig
 from .paging import OrderPager, PageRequest, offset_passes, utc_now_key
 from .redaction import mask_secrets_in_logged_bodies, without_secrets
-from .rows import PARENT_COLUMNS, FieldError, OrderRows, Plan, _preview, apply_plan, as_list, as_map, compile_plan
+from .rows import PARENT_COLUMNS, FieldError, OrderRows, Plan, apply_plan, as_list, as_map, compile_plan, preview
 from .timestamps import PayloadError, format_api_time, format_rfc3339, from_state_value, parse_api_time
 
 USER_AGENT = f"airbyte-source-orderdesk/{__version__} (+https://github.com/airbytehq/airbyte)"
@@ -380,7 +380,7 @@ class InventoryItems(StoreResource):
 
     def _row(self, item: Any) -> dict:
         if not isinstance(item, dict):
-            raise self._payload_error(f"Inventory item {_preview(item)}", "item is not an object", "The item was")
+            raise self._payload_error(f"Inventory item {preview(item)}", "item is not an object", "The item was")
         try:
             return apply_plan(self.plan, dict(item))
         except FieldError as error:

@@ -8,9 +8,10 @@ row at the next page boundary is never returned. So offsets are avoided:
   request starts at the last second of the page, so rows can only be re-read, never skipped;
   re-read rows of that boundary second are dropped by id.
 * second mode: when one second holds more orders than a page (bulk imports), that single second is
-  paged by offset. Past seconds only lose rows (an update moves an order to "now"), so a pass that
-  saw as many distinct orders as the window reported, with a total that never changed, saw them all;
-  otherwise the second is read again.
+  paged by offset, pass after pass, until the pages prove that every order still in it was read (see
+  `_SecondReads`). Past seconds only lose rows (an update moves an order to "now"), so while orders
+  keep leaving, each pass shrinks the second and passes go on; only passes in which it did not shrink
+  count towards giving up.
 * window mode (fallback): if Order Desk ever ignores `order_by` (undocumented behaviour), the range
   is cut into windows that each fit in one page, where order does not matter.
 
@@ -75,6 +76,64 @@ class _Probe:
     confirms: bool = True
 
 
+class _SecondReads:
+    """What the pages of one second, read by offset, prove about the orders in it.
+
+    Why it is sound. Two facts: a past second only loses orders (an update moves an order to "now",
+    after the sync's upper bound, and a new order is "now" too), and the rows and total of one answer
+    describe one moment. Let S(k) be the orders in the second when request k was answered. S only
+    shrinks, so an order returned by request k or by any later request is in S(k). Once the distinct
+    orders returned since request k are as many as S(k) held, they are all of S(k), and every order
+    still in the second (a subset of S(k)) has been read. Neither which orders leave nor the order in
+    which rows come back matters. "The total never changed, and as many ids were seen since" is the
+    case of k = the first request since the total last changed. Letting k be any request proves the
+    second complete under churn too, as long as, since some k, every order that left had been returned
+    after k first (orders updated right after being read, say). Nothing more follows from ids and
+    totals: an order of S(k) not returned since k may have left, or may still be there unread.
+
+    Without a total, the last page of a pass still sizes the second: the orders before its offset plus
+    its rows (at most its offset, if it is empty). A count that grows is impossible for a past second;
+    the answers before it are no longer evidence.
+    """
+
+    def __init__(self) -> None:
+        self._sizes: list[Optional[int]] = []  # per request of this second: how many orders it held, if known
+        self._latest: dict[str, int] = {}  # order id -> the last request that returned it
+        self._latest_count: list[int] = []  # per request: how many ids it was the last to return
+        self._evidence_from = 0  # the first request that is still evidence
+        self._last_size: Optional[int] = None
+        self.lowest: Optional[int] = None  # the fewest orders any answer counted
+
+    def add(self, ids: Sequence[str], size: Optional[int]) -> bool:
+        """Records one answer; says whether it counted fewer orders than any before (real progress)."""
+        request = len(self._sizes)
+        self._sizes.append(size)
+        self._latest_count.append(0)
+        for order_id in set(ids):
+            if order_id in self._latest:
+                self._latest_count[self._latest[order_id]] -= 1
+            self._latest[order_id] = request
+            self._latest_count[request] += 1
+        if size is None or size < 0:  # a negative count is nonsense, and must not pass for progress
+            return False
+        if self._last_size is not None and size > self._last_size:
+            self._evidence_from = request
+        self._last_size = size
+        shrank = self.lowest is not None and size < self.lowest
+        self.lowest = size if self.lowest is None else min(self.lowest, size)
+        return shrank
+
+    def complete(self) -> bool:
+        """Whether, for some request k, the distinct orders returned since k are as many as k's answer counted."""
+        returned_since = 0
+        for request in range(len(self._sizes) - 1, self._evidence_from - 1, -1):
+            returned_since += self._latest_count[request]
+            size = self._sizes[request]
+            if size is not None and returned_since >= size:
+                return True
+        return False
+
+
 class OrderPager:
     """A state machine: `next_request` says what to ask for, `accept` takes the answer.
 
@@ -95,11 +154,10 @@ class OrderPager:
         # second mode: the second being paged by offset and what its passes saw
         self._resume_mode = KEYSET
         self._second_ids: set[str] = set()
-        self._stable_total: Optional[int] = None
-        self._stable_ids: set[str] = set()
-        self._pass_ids: set[str] = set()
-        self._previous_pass_ids: Optional[set[str]] = None
+        self._reads = _SecondReads()
         self._passes = 0
+        self._idle_passes = 0  # passes that ended unproven without the second shrinking
+        self._pass_shrank = False
         # the sort probe: verified once per sync, before the first checkpoint
         self._sort_verified = False
         self._probe: Optional[_Probe] = None
@@ -237,9 +295,8 @@ class OrderPager:
         self._mode = SECOND_PASS
         self._second_ids = already_seen
         self._range_total = None
-        self._stable_total, self._stable_ids = None, set()
-        self._pass_ids, self._previous_pass_ids = set(), None
-        self._passes = 1
+        self._reads = _SecondReads()
+        self._passes, self._idle_passes, self._pass_shrank = 1, 0, False
         # Within one second every order has the same date_updated, so sort by id: ties under an offset
         # come back in the same order on every page, as far as Order Desk honours `order_by` at all.
         sort = "id" if self._resume_mode == KEYSET else None
@@ -247,34 +304,20 @@ class OrderPager:
 
     def _accept_second(self, request: PageRequest, orders, total, page_limit) -> list:
         ids = [_order_id(o) for o in orders]
-        # While the total stays the same no order has left the second (orders only ever leave a past
-        # second), so the ids seen on all pages since the total last changed are of one fixed set.
-        if total != self._stable_total:
-            self._stable_total, self._stable_ids = total, set(ids)
-        else:
-            self._stable_ids.update(ids)
-        self._pass_ids.update(ids)
         fresh = [o for o, i in zip(orders, ids) if i not in self._second_ids]
         self._second_ids.update(ids)
-        if not _is_last_page(request.offset, len(orders), total, page_limit):
-            self._request = PageRequest(request.start, request.end, request.offset + len(orders), request.sort)
-            return fresh
-        if total is not None:
-            complete = len(self._stable_ids) >= total
-        else:
-            # Without a total, only two whole passes that saw the same orders prove nothing moved.
-            complete = self._pass_ids == self._previous_pass_ids
-            self._previous_pass_ids = self._pass_ids
-        self._pass_ids = set()
-        if not complete:
-            self._passes += 1
-            if self._passes > MAX_PASSES_OVER_ONE_SECOND:
-                raise PagingError(
-                    f"The orders updated at {request.start} UTC kept changing while they were read "
-                    f"({MAX_PASSES_OVER_ONE_SECOND} passes). Run the sync again later."
-                )
-            self._logger.info(f"Orders at {request.start} UTC changed while being read; reading that second again.")
-            self._request = PageRequest(request.start, request.end, 0, request.sort)
+        # A past second cannot grow: its fewest orders so far end the pass, so a growing total cannot stretch it.
+        lowest = self._reads.lowest
+        end = total if total is None or lowest is None else min(total, lowest)
+        is_last = _is_last_page(request.offset, len(orders), end, page_limit)
+        size = total if total is not None else (request.offset + len(orders) if is_last else None)
+        self._pass_shrank |= self._reads.add(ids, size)
+        # Proven at any page, not only at the end of a pass: then the rest of the pass is not needed.
+        if not self._reads.complete():
+            if is_last:
+                self._end_unproven_pass(request)
+            else:
+                self._request = PageRequest(request.start, request.end, request.offset + len(orders), request.sort)
             return fresh
         self._advance_checkpoint(request.start)
         self._boundary_second, self._boundary_ids = None, set()
@@ -290,6 +333,25 @@ class OrderPager:
         else:
             self._request = PageRequest(after, self._end)
         return fresh
+
+    def _end_unproven_pass(self, request: PageRequest) -> None:
+        """Reads the second again, or gives up. A pass in which the second shrank made progress: a past second
+        only loses orders and has finitely many, so passes that keep shrinking it end (at worst once it fits
+        one page, which proves itself). So only passes without progress count towards giving up. Progress
+        means a count below every earlier one, so a second first counted at N orders makes progress in at
+        most N passes and is read at most N + MAX_PASSES_OVER_ONE_SECOND times, even by an API whose counts
+        grow or swing (which a past second cannot do)."""
+        if not self._pass_shrank:
+            self._idle_passes += 1
+        if self._idle_passes >= MAX_PASSES_OVER_ONE_SECOND:
+            raise PagingError(
+                f"The orders updated at {request.start} UTC kept changing while they were read ({self._passes} passes, "
+                f"{self._idle_passes} of them without an order leaving that second). Run the sync again later."
+            )
+        self._passes += 1
+        self._pass_shrank = False
+        self._logger.info(f"Orders at {request.start} UTC changed while being read; reading that second again.")
+        self._request = PageRequest(request.start, request.end, 0, request.sort)
 
     # window mode
 
@@ -350,24 +412,42 @@ def offset_passes(
 ) -> Iterator[list[Mapping[str, Any]]]:
     """Pages a list that only offers offsets (inventory), yielding each page as it comes.
 
-    The list is read again when a pass cannot be proven complete: a removed row shifts later rows
-    back and one is skipped, but then the pass sees fewer distinct rows than the total it reported,
-    or the total changes. Callers drop rows seen in an earlier pass.
+    Items may be added or deleted at any place while the list is read, and a deletion before the
+    offset shifts a row past it unseen. A count does not reveal that: a deletion and an addition keep
+    the total, and the new row makes up the distinct ids. So a pass is proven complete only thus:
+
+    * it is one page from offset 0 that holds the whole list: one answer, one moment;
+    * or every item it returned that had been returned before is as many as the list held when the
+      previous pass ended (its last page's total; without one, its offset plus its rows, which is at
+      least the list's size). Such an item was there before that moment and after it, so it was there
+      at it (an item's id is not reused after it is deleted); as many of them as the list held are the
+      whole list of that moment. So every item present throughout the read was returned.
+
+    Otherwise the list is read again; callers drop rows they have seen. An unchanged multi-page list
+    takes two passes.
     """
+    seen: set[Any] = set()  # the ids of all earlier passes
+    size_at_previous_end: Optional[int] = None
     for _ in range(MAX_PASSES_OVER_ONE_SECOND):
-        offset, first_total, changed, seen = 0, None, False, set()
+        offset, returned = 0, set()
         while True:
             rows, total = fetch(offset)
             yield rows
-            seen.update(key(row) for row in rows)
-            first_total = total if first_total is None else first_total
-            changed = changed or total != first_total
+            returned.update(key(row) for row in rows)
             if _is_last_page(offset, len(rows), total, page_size):
                 break
             offset += len(rows)
-        if total is None or (not changed and len(seen) >= total):
+        size_at_end = total if total is not None else offset + len(rows)
+        if offset == 0 and len(returned) >= size_at_end:
             return
-        logger.info("The list changed while it was read; reading it again to make sure nothing was skipped.")
+        if size_at_previous_end is not None and len(returned & seen) >= size_at_previous_end:
+            return
+        if size_at_previous_end is None:
+            logger.info("Reading the list once more, to prove that no item was skipped while it was paged.")
+        else:
+            logger.info("The list changed while it was read; reading it again to make sure nothing was skipped.")
+        seen |= returned
+        size_at_previous_end = size_at_end
     raise PagingError(
         f"The list kept changing while it was read ({MAX_PASSES_OVER_ONE_SECOND} passes). Run the sync again later."
     )

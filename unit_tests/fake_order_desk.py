@@ -9,14 +9,14 @@ Orders that share a sort key come back in a configurable tie order, which may ch
 the next, as it may with a SQL `ORDER BY ... LIMIT ... OFFSET ...` whose plan depends on the offset
 (MySQL is free to return ties in any order, and does so differently for different LIMIT/OFFSET). A hook
 runs before every query, so a test can update orders mid-sync (an update moves `date_updated` to "now",
-after the sync's upper bound).
+after the sync's upper bound); `OrdersLeave` is such a hook, for a second that keeps losing orders.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 from source_orderdesk.paging import OrderPager, PageRequest
 
@@ -54,6 +54,10 @@ class FakeOrderDesk:
     def update(self, order_id: str, date_updated: str = AFTER_THE_SYNC) -> None:
         self.orders[order_id] = date_updated
 
+    def ids_at(self, second: str) -> List[str]:
+        """The ids of the orders last updated at `second`, ascending."""
+        return sorted((order_id for order_id, updated in self.orders.items() if updated == second), key=_numeric)
+
     def query(self, request: PageRequest, limit: int) -> Tuple[List[Dict[str, Any]], Optional[int]]:
         if self.before_query is not None:
             self.before_query(self, len(self.requests))
@@ -81,6 +85,24 @@ class FakeOrderDesk:
         if order_id in self.added:
             return (1, self.added[order_id], tie.random() if tie else _numeric(order_id))
         return (0, "", _numeric(order_id))
+
+
+@dataclass
+class OrdersLeave:
+    """A `before_query` hook: before every query from `from_query` on, one order still at `second`, the one
+    `pick` chooses among their ids (ascending), is updated, and so leaves that second. `remaining_at[n]` is
+    what was still there when query n was answered."""
+
+    second: str
+    pick: Callable[[List[str]], str]
+    from_query: int = 1
+    remaining_at: List[Set[str]] = field(default_factory=list)
+
+    def __call__(self, api: FakeOrderDesk, query_index: int) -> None:
+        remaining = api.ids_at(self.second)
+        if query_index >= self.from_query and remaining:
+            api.update(self.pick(remaining))
+        self.remaining_at.append(set(api.ids_at(self.second)))
 
 
 def _numeric(order_id: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Dict, List
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 
 from source_orderdesk.paging import MAX_PASSES_OVER_ONE_SECOND, OrderPager, PageRequest, PagingError
 
-from .fake_order_desk import AFTER_THE_SYNC, FakeOrderDesk, drain, floor_probe, sort_probe
+from .fake_order_desk import AFTER_THE_SYNC, FakeOrderDesk, OrdersLeave, Run, drain, floor_probe, sort_probe
 
 START = "2024-03-05 00:00:00"
 END = "2024-03-05 23:59:59"
@@ -358,8 +359,8 @@ def test_given_an_order_leaves_a_bulk_second_mid_pass_when_paging_then_the_secon
         sort_probe(at(5), END),  # [8]
         PageRequest(at(5), at(5), 0, "id"),  # [1, 2, 3] of 7
         PageRequest(at(5), at(5), 3, "id"),  # order 1 left: [5, 6, 7] of 6, and order 4 slid below offset 3
-        PageRequest(at(5), at(5), 0, "id"),  # the total changed, so the second is read again: [2, 3, 4] of 6
-        PageRequest(at(5), at(5), 3, "id"),  # [5, 6, 7] of 6: 6 ids seen under a total of 6
+        PageRequest(at(5), at(5), 0, "id"),  # 6 < 7 ids since the first answer, so read again: [2, 3, 4] of 6
+        # 6 ids returned since the answer that counted 6: all of it, without reading offset 3 again
         PageRequest(at(6), END),  # [8]
     ]
     assert sorted(run.ids, key=int) == [str(n) for n in range(1, 9)]  # order 1 was handed out before it left
@@ -401,7 +402,7 @@ def test_given_no_total_records_and_an_order_leaves_a_bulk_second_mid_pass_when_
     assert run.checkpoints[-1] == at(9)
 
 
-def test_given_no_total_records_and_a_bulk_second_when_paging_then_it_is_complete_after_two_passes_that_saw_the_same_ids() -> (
+def test_given_no_total_records_and_a_bulk_second_when_paging_then_it_is_complete_once_all_its_last_page_counted_came_back() -> (
     None
 ):
     api = FakeOrderDesk({**store(5, 5, 5, 5, 5, 5, 5), "8": at(9)}, omit_total=True)
@@ -413,8 +414,9 @@ def test_given_no_total_records_and_a_bulk_second_when_paging_then_it_is_complet
         PageRequest(START, END),
         sort_probe(at(5), END),
         floor_probe(START, at(4)),  # without totals, asked: nothing precedes second 5
-        *one_pass,  # [1, 2, 3] [4, 5, 6] [7]: nothing to compare this pass with yet
-        *one_pass,  # the same 7 ids again: nothing moved, so the second is complete
+        *one_pass,  # [1, 2, 3] [4, 5, 6] [7]: its short last page says the second held 6 + 1 orders
+        one_pass[0],  # [1, 2, 3]
+        one_pass[1],  # [4, 5, 6]: with [7], 7 orders returned since that count: complete
         PageRequest(at(6), END),
     ]
     assert sorted(run.ids, key=int) == [str(n) for n in range(1, 9)]
@@ -424,38 +426,93 @@ def test_given_no_total_records_and_a_bulk_second_when_paging_then_it_is_complet
     assert second_checkpoints[-1] == at(5)
 
 
-def test_given_no_total_records_and_passes_that_keep_seeing_different_ids_when_paging_then_a_paging_error_stops_the_sync() -> (
+def assert_never_past_an_unread_order(run: Run, leaving: OrdersLeave) -> None:
+    """Once the checkpoint reaches the second, every order still in it has been handed out: a restart from the
+    checkpoint, or the pager moving on, skips none. Orders that left are found by the next sync, after the bound."""
+    for (checkpoint, handed_out), remaining in zip(run.progress, leaving.remaining_at):
+        if checkpoint is not None and checkpoint >= leaving.second:
+            assert remaining <= set(handed_out)
+
+
+def passes_over(api: FakeOrderDesk, second: str) -> int:
+    return sum(1 for request in api.requests if request.start == request.end == second and request.offset == 0)
+
+
+def test_given_no_total_records_and_a_bulk_second_losing_an_order_before_every_request_when_paging_then_it_finishes() -> None:
+    # Without totals, the short last page of each pass counts the second: fewer each time, so the passes make
+    # progress and do not count towards giving up.
+    rng = random.Random(7)
+    leaving = OrdersLeave(at(5), pick=rng.choice, from_query=3)  # from the second's own first page
+    api = FakeOrderDesk({**store(*([5] * 80)), "81": at(9)}, omit_total=True, before_query=leaving)
+
+    run = drain(OrderPager(START, END, page_size=10), api, limit=10)
+
+    assert passes_over(api, at(5)) > MAX_PASSES_OVER_ONE_SECOND  # where the sync used to give up
+    assert set(api.ids_at(at(5))) <= set(run.ids) and "81" in run.ids
+    assert len(run.ids) == len(set(run.ids))
+    assert_never_past_an_unread_order(run, leaving)
+
+
+def test_given_a_bulk_second_losing_a_random_order_before_every_request_when_paging_then_it_ends_and_no_stayer_is_lost() -> None:
+    # Most passes lose an unread order, which spoils the proof; but each one shrinks the second, which must end.
+    rng = random.Random(7)
+    leaving = OrdersLeave(at(5), pick=rng.choice)
+    api = FakeOrderDesk({**store(*([5] * 150)), "151": at(9)}, before_query=leaving)
+
+    run = drain(OrderPager(START, END, page_size=10), api, limit=10)
+
+    assert passes_over(api, at(5)) > MAX_PASSES_OVER_ONE_SECOND  # where the sync used to give up
+    assert set(api.ids_at(at(5))) <= set(run.ids) and "151" in run.ids
+    assert len(run.ids) == len(set(run.ids))
+    assert_never_past_an_unread_order(run, leaving)
+    assert run.checkpoints[-1] == at(9)
+
+
+def test_given_each_order_of_a_bulk_second_updated_right_after_it_was_read_when_paging_then_two_passes_prove_it_complete() -> (
     None
 ):
-    def one_order_leaves_per_query(api: FakeOrderDesk, query_index: int) -> None:
-        remaining = [order_id for order_id, updated in api.orders.items() if updated == at(5)]
-        if query_index >= 2 and remaining:
-            api.update(remaining[-1])
+    # A tool works through the import in id order, one order per request, each one after the sync returned it: the
+    # total changes on every answer, but no order leaves unread, so what a pass and the next one returned is all of it.
+    leaving = OrdersLeave(at(5), pick=lambda ids: ids[0])
+    api = FakeOrderDesk({**store(*([5] * 60)), "61": at(9)}, before_query=leaving)
 
-    api = FakeOrderDesk(store(*([5] * 80)), omit_total=True, before_query=one_order_leaves_per_query)
+    run = drain(OrderPager(START, END, page_size=10), api, limit=10)
+
+    assert passes_over(api, at(5)) == 2
+    assert set(api.ids_at(at(5))) <= set(run.ids) and "61" in run.ids
+    assert len(run.ids) == len(set(run.ids))
+    assert_never_past_an_unread_order(run, leaving)
+
+
+def test_given_a_past_second_whose_total_grows_faster_than_it_is_paged_when_paging_then_a_paging_error_stops_the_sync() -> None:
+    def eleven_orders_join_second_5(api: FakeOrderDesk, query_index: int) -> None:
+        # impossible for a past second (a new or updated order is "now"): a misbehaving API
+        for n in range(11):
+            api.orders[f"{1000 + 11 * query_index + n}"] = at(5)
+
+    api = FakeOrderDesk(store(*([5] * 30)), before_query=eleven_orders_join_second_5)
     pager = OrderPager(START, END, page_size=10)
 
     with pytest.raises(PagingError, match="kept changing"):
         drain(pager, api, limit=10)
+    # a pass ends at the fewest orders the second ever held, so the growth cannot stretch a pass for ever
+    assert passes_over(api, at(5)) == MAX_PASSES_OVER_ONE_SECOND
     assert pager.checkpoint is None
 
 
-def test_given_a_second_that_never_settles_when_paging_then_a_paging_error_stops_the_sync() -> None:
-    def grow_total(api: FakeOrderDesk, query_index: int) -> None:
-        # Each query sees one order fewer at second 5, so no pass ever sees a stable total.
-        remaining = [order_id for order_id, updated in api.orders.items() if updated == at(5)]
-        if query_index >= 1 and remaining:
-            api.update(remaining[-1])
+def test_given_a_past_second_whose_total_swings_down_and_up_when_paging_then_only_a_new_low_counts_as_progress() -> None:
+    def order_1_leaves_and_comes_back(api: FakeOrderDesk, query_index: int) -> None:
+        # the second's answers count 30, 29, 30, 29, ...: an order coming back is impossible for a past second
+        answered = sum(1 for request in api.requests if request.start == request.end)
+        api.update("1", AFTER_THE_SYNC if answered % 2 else at(5))
 
-    # page size 10: each pass keeps 10/11 of the second, so 60 orders outlast the 10 passes
-    api = FakeOrderDesk(store(*([5] * 60)), before_query=grow_total)
+    api = FakeOrderDesk(store(*([5] * 30)), before_query=order_1_leaves_and_comes_back)
     pager = OrderPager(START, END, page_size=10)
 
     with pytest.raises(PagingError, match="kept changing"):
         drain(pager, api, limit=10)
-    # every pass reads the second from its own offset 0 (the window's page is not part of any pass)
-    restarts = sum(1 for request in api.requests if request.start == request.end and request.offset == 0)
-    assert restarts == MAX_PASSES_OVER_ONE_SECOND
+    # the first pass saw 29 after 30, a first low: progress; falling back to 29 afterwards is not
+    assert passes_over(api, at(5)) == MAX_PASSES_OVER_ONE_SECOND + 1
     assert pager.checkpoint is None
 
 

@@ -146,7 +146,9 @@ def from_cprofile(path: Path, top: int = 20) -> Profile:
 
 
 def pyspy() -> Optional[str]:
-    return shutil.which("py-spy")
+    """py-spy from the bench's own environment (`make bench` installs it there), else from PATH."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
 def profile_read(read_args: list[str], work: Path) -> Profile:

@@ -243,7 +243,9 @@ def start_key(config: OrderDeskConfig, cursor: Any) -> str:
     start = config.start_date
     saved = from_state_value(cursor)
     if saved is not None:
-        start = max(start, parse_api_time(saved) - config.lookback)
+        resumed = parse_api_time(saved)
+        if resumed > start + config.lookback:  # compared, not subtracted: a cursor in the year 1 would overflow
+            start = resumed - config.lookback
     return format_api_time(start)
 
 

@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from source_orderdesk.config import OrderDeskConfig
 from source_orderdesk.rows import FieldError, apply_plan, compile_plan
-from source_orderdesk.streams import later_cursor
+from source_orderdesk.streams import later_cursor, start_key
 from source_orderdesk.timestamps import format_api_time, format_rfc3339, from_state_value, is_zero_date, parse_api_time
 
 UTC = timezone.utc
@@ -74,3 +75,17 @@ def test_given_a_saved_cursor_before_the_year_1000_when_a_later_checkpoint_comes
     assert from_state_value(saved) == "0999-06-01 00:00:00"
     assert later_cursor(saved, "2024-03-05 14:02:19") == "2024-03-05T14:02:19Z"
     assert later_cursor("2024-03-05T14:02:19Z", "0999-06-01 00:00:00") == "2024-03-05T14:02:19Z"
+
+
+@pytest.mark.parametrize("cursor", ["0001-01-01T00:00:00Z", "0001-01-01 00:05:00", "1999-01-01T00:00:00Z"])
+def test_given_a_saved_cursor_before_the_start_date_when_a_sync_starts_then_it_starts_at_the_start_date(cursor: str) -> None:
+    config = OrderDeskConfig.from_mapping({"store_id": "4471", "api_key": "key", "start_date": "2024-01-01"})
+
+    assert start_key(config, cursor) == "2024-01-01 00:00:00"
+
+
+def test_given_a_saved_cursor_after_the_start_date_when_a_sync_starts_then_it_starts_a_lookback_before_it() -> None:
+    config = OrderDeskConfig.from_mapping({"store_id": "4471", "api_key": "key", "lookback_window_minutes": 10})
+
+    assert start_key(config, "2024-03-05T14:02:19Z") == "2024-03-05 13:52:19"
+    assert start_key(config, "2000-01-01T00:05:00Z") == "2000-01-01 00:00:00"  # the lookback stops at the start date

@@ -235,7 +235,7 @@ def _without_repeated_streams(catalog: ConfiguredAirbyteCatalog, logger: logging
 
 def _load_json_file(kind: str, path: str) -> Any:
     try:
-        with open(path, encoding="utf-8") as file:
+        with open(path, encoding="utf-8-sig") as file:  # a BOM, as Windows editors write, is fine
             return json.load(file)
     except FileNotFoundError:
         raise ConfigError(f"The {kind} file {path} does not exist.") from None

@@ -142,3 +142,10 @@ def test_given_a_global_state_when_read_then_a_config_error_says_the_state_is_no
         next(iter(source.read(logging.getLogger("airbyte"), GOOD_CONFIG, catalog, state)))
 
     assert "not usable per-stream Airbyte state" in raised.value.message
+
+
+def test_given_a_config_file_saved_with_a_byte_order_mark_when_read_then_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD_CONFIG).encode())
+
+    assert SourceOrderdesk().read_config(str(path)) == GOOD_CONFIG

@@ -1,9 +1,9 @@
 """Order payload → rows of the eight order tables, typed as their JSON schemas declare.
 
 The CDK's schema-driven TypeTransformer walks the schema for every record and would cost more CPU
-than the rest of a sync together; instead each schema is compiled once into a plan, a map of field
-name to converter, and applying it to a row is one dict lookup per declared field. Fields the schema
-does not know pass through unchanged, so new Order Desk fields are never dropped.
+than the rest of a sync together; instead each schema is compiled once into a plan, a function that
+looks up each declared field once and converts it only if it is not of its type already. Fields the
+schema does not know pass through unchanged, so new Order Desk fields are never dropped.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from .timestamps import ZERO_DATES, PayloadError, is_zero_date, to_rfc3339
 
 Converter = Callable[[Any], Any]
 # (field name, types that need no conversion, converter), one per declared property
-Plan = tuple[tuple[str, tuple[type, ...], Converter], ...]
+Step = tuple[str, tuple[type, ...], Converter]
+# A table's schema, compiled: `plan(row)` converts `row` in place (callers pass a fresh dict) and returns it.
+Plan = Callable[[dict], dict]
 
 # Collections of an order that become their own tables, and are therefore left out of `orders`.
 ORDER_COLLECTIONS = (
@@ -137,16 +139,47 @@ def preview(value: Any) -> str:
 PARENT_COLUMNS = ("order_id", "order_date_updated")
 
 
+def _compiled(steps: tuple[Step, ...]) -> Plan:
+    """The steps written out as one function, field by field, the way `dataclasses` writes an `__init__`:
+    run for every row of a sync, a loop over the steps cost more than the conversions it made.
+
+    A value is converted only when it is not of its declared type already; `type(value) is ...` is
+    exact, so a bool never passes for a number. An error names the field.
+    """
+    namespace: dict[str, Any] = {"FieldError": FieldError, "type": type}
+    lines = ["def plan(row):", "    field = None", "    try:"]
+    for index, (name, ok, convert) in enumerate(steps):
+        key = repr(name)  # a Python literal, whatever the schema names the field
+        namespace[f"convert_{index}"] = convert
+        namespace[f"ok_{index}"] = ok[0] if len(ok) == 1 else ok
+        if not ok:
+            needs_conversion = "value is not None"
+        elif len(ok) == 1:
+            needs_conversion = f"value is not None and type(value) is not ok_{index}"
+        else:
+            needs_conversion = f"value is not None and type(value) not in ok_{index}"
+        lines += [
+            f"        value = row.get({key})",
+            f"        if {needs_conversion}:",
+            f"            field = {key}",
+            f"            row[{key}] = convert_{index}(value)",
+        ]
+    lines += ["        pass", "    except FieldError as error:", '        raise FieldError(f"{field}: {error}") from None']
+    lines += ["    return row"]
+    exec("\n".join(lines), namespace)  # our own source, built from repr() literals
+    return namespace["plan"]
+
+
 def compile_plan(schema: Mapping[str, Any], skip: tuple[str, ...] = ()) -> Plan:
     """One step per declared property: its name, the types it already arrives in, and a converter."""
-    plan = []
+    steps = []
     for name, prop in schema.get("properties", {}).items():
         if name in skip:
             continue
         step = _step_for(prop)
         if step is not None:
-            plan.append((name, *step))
-    return tuple(plan)
+            steps.append((name, *step))
+    return _compiled(tuple(steps))
 
 
 def _step_for(prop: Mapping[str, Any]) -> Optional[tuple[tuple[type, ...], Converter]]:
@@ -174,25 +207,9 @@ def _step_for(prop: Mapping[str, Any]) -> Optional[tuple[tuple[type, ...], Conve
 def _object_converter(plan: Plan) -> Converter:
     def convert(value: Any) -> Optional[dict]:
         mapping = as_map(value)
-        return None if mapping is None else apply_plan(plan, dict(mapping))
+        return None if mapping is None else plan(dict(mapping))
 
     return convert
-
-
-def apply_plan(plan: Plan, row: dict) -> dict:
-    """Converts `row` in place (callers pass a fresh dict) and returns it.
-
-    `type(value) in ok` is exact, so a bool never passes for a number.
-    """
-    for name, ok, convert in plan:
-        value = row.get(name)
-        if value is None or type(value) in ok:
-            continue
-        try:
-            row[name] = convert(value)
-        except FieldError as error:
-            raise FieldError(f"{name}: {error}") from None
-    return row
 
 
 class OrderRows:
@@ -221,10 +238,10 @@ class OrderRows:
         row = dict(order)  # a copy and a few pops cost less than a comprehension over every field
         for collection in ORDER_COLLECTIONS:
             row.pop(collection, None)
-        return [apply_plan(plan, row)]
+        return [plan(row)]
 
     def _order_items(self, order, plan, parent) -> list[dict]:
-        return [apply_plan(plan, {**item, **parent}) for item in _identified(order, "order_items")]
+        return [plan({**item, **parent}) for item in _identified(order, "order_items")]
 
     def _order_items_variation_list(self, order, plan, parent) -> list[dict]:
         rows = []
@@ -238,7 +255,7 @@ class OrderRows:
                 raise FieldError(f"order_items.variation_list: {error}") from None
             item_id = _to_text(item.get("id"))
             for name, value in variations.items():
-                rows.append(apply_plan(plan, {**parent, "order_item_id": item_id, "name": name, "value": _to_text(value)}))
+                rows.append(plan({**parent, "order_item_id": item_id, "name": name, "value": _to_text(value)}))
         return rows
 
     def _order_checkout_data(self, order, plan, parent) -> list[dict]:
@@ -255,7 +272,7 @@ class OrderRows:
             values = as_map(values)
         except FieldError as error:
             raise FieldError(f"{key}: {error}") from None
-        return [apply_plan(plan, {**parent, "name": name, "value": _to_text(value)}) for name, value in values.items()]
+        return [plan({**parent, "name": name, "value": _to_text(value)}) for name, value in values.items()]
 
     def _order_discount_list(self, order, plan, parent) -> list[dict]:
         return self._positioned(order, "discount_list", plan, parent)
@@ -264,17 +281,13 @@ class OrderRows:
         return self._positioned(order, "order_notes", plan, parent)
 
     def _positioned(self, order, key, plan, parent) -> list[dict]:
-        return [apply_plan(plan, {**element, **parent, "position": n}) for n, element in enumerate(_elements(order, key))]
+        return [plan({**element, **parent, "position": n}) for n, element in enumerate(_elements(order, key))]
 
     def _order_ids(self, order, plan, parent) -> list[dict]:
-        return [
-            apply_plan(
-                plan, {"id": order.get("id"), "date_updated": order.get("date_updated"), "folder_id": order.get("folder_id")}
-            )
-        ]
+        return [plan({"id": order.get("id"), "date_updated": order.get("date_updated"), "folder_id": order.get("folder_id")})]
 
     def _order_shipments(self, order, plan, parent) -> list[dict]:
-        return [apply_plan(plan, {**shipment, **parent}) for shipment in _identified(order, "order_shipments")]
+        return [plan({**shipment, **parent}) for shipment in _identified(order, "order_shipments")]
 
 
 def _payload_error(order: Mapping[str, Any], table: str, error: FieldError) -> PayloadError:

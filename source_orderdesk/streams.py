@@ -27,7 +27,7 @@ from .api import (
 from .config import OrderDeskConfig
 from .paging import OrderPager, PageRequest, offset_passes, utc_now_key
 from .redaction import mask_secrets_in_logged_bodies, without_secrets
-from .rows import PARENT_COLUMNS, FieldError, OrderRows, Plan, apply_plan, as_list, as_map, compile_plan, preview
+from .rows import PARENT_COLUMNS, FieldError, OrderRows, Plan, as_list, as_map, compile_plan, preview
 from .timestamps import PayloadError, format_api_time, format_rfc3339, from_state_value, parse_api_time
 
 USER_AGENT = f"airbyte-source-orderdesk/{__version__} (+https://github.com/airbytehq/airbyte)"
@@ -334,7 +334,7 @@ class Folders(StoreEndpoint):
             except FieldError as error:  # folder names are no secrets: the value is quoted
                 raise self._store_error(f"field folders: {error}") from None
         for folder_id, name in pairs:
-            yield apply_plan(self.plan, {"id": folder_id, "name": name})
+            yield self.plan({"id": folder_id, "name": name})
 
 
 class Store(StoreEndpoint):
@@ -351,7 +351,7 @@ class Store(StoreEndpoint):
         except FieldError:
             raise self._store_error(f"field settings is {self._json_kind(settings)}, not a map of names to values") from None
         row = without_secrets({**{key: value for key, value in store.items() if key != "folders"}, "settings": settings})
-        yield apply_plan(self.plan, row)
+        yield self.plan(row)
 
 
 class InventoryItems(StoreResource):
@@ -384,7 +384,7 @@ class InventoryItems(StoreResource):
         if not isinstance(item, dict):
             raise self._payload_error(f"Inventory item {preview(item)}", "item is not an object", "The item was")
         try:
-            return apply_plan(self.plan, dict(item))
+            return self.plan(dict(item))
         except FieldError as error:
             raise self._payload_error(self._item_name(item), f"field {error}", "The item was") from None
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from source_orderdesk.config import OrderDeskConfig
-from source_orderdesk.rows import FieldError, apply_plan, compile_plan
+from source_orderdesk.rows import FieldError, compile_plan
 from source_orderdesk.streams import later_cursor, start_key
 from source_orderdesk.timestamps import format_api_time, format_rfc3339, from_state_value, is_zero_date, parse_api_time
 
@@ -45,15 +45,15 @@ def test_given_such_text_in_a_date_time_or_date_column_when_converted_then_the_f
     text: str,
 ) -> None:
     with pytest.raises(FieldError):
-        apply_plan(DATE_TIME_COLUMN, {"at": text})
+        DATE_TIME_COLUMN({"at": text})
     with pytest.raises(FieldError):
-        apply_plan(DATE_COLUMN, {"on": text})
+        DATE_COLUMN({"on": text})
 
 
 @pytest.mark.parametrize("text", ["0000-00-00 00:00:00", "0000-00-00", "2024-00-00 00:00:00", "2024-05-00"])
 def test_given_a_mysql_zero_date_when_converted_then_it_is_null(text: str) -> None:
     assert is_zero_date(text)
-    assert apply_plan(DATE_TIME_COLUMN, {"at": text}) == {"at": None}
+    assert DATE_TIME_COLUMN({"at": text}) == {"at": None}
 
 
 @pytest.mark.parametrize("text", ["1700000000", "03.12.2024", "2024-05-01"])

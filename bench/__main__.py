@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from bench.figures import FULL, QUICK, Bench
-from bench.procs import ROOT, BenchError
+from bench.procs import ROOT, BenchError, runtime_python
 from bench.report import Row, machine_block, machine_description, table, write_results
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -41,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     work = ROOT / ".tmp" / "bench"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    bench = Bench(sizes, work)
+    bench = Bench(sizes, work, runtime_python())
+    bench.notes.append(
+        "The connector and the floor run in an environment holding only the connector's runtime dependencies "
+        "(`.tmp/bench-runtime`, installed from setup.py with constraints.txt), as the Docker image does."
+    )
     machine = machine_description()
     print(
         f"source-orderdesk benchmark ({'quick' if args.quick else 'full'} run) on {machine['CPU']}, {machine['cores']} cores",

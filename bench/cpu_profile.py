@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from bench.procs import PYTHON, run_measured
+from bench.procs import run_measured
 
 # (file fragment, function name, title): the sync's stages, as inclusive shares of the sync's CPU.
 STAGES = (
@@ -151,17 +151,17 @@ def pyspy() -> Optional[str]:
     return str(beside) if beside.exists() else shutil.which("py-spy")
 
 
-def profile_read(read_args: list[str], work: Path) -> Profile:
-    """Profiles `python main.py read ...` (read_args start at `main.py`)."""
+def profile_read(python: str, read_args: list[str], work: Path) -> Profile:
+    """Profiles `python main.py read ...` (read_args start at `main.py`) run by `python`."""
     spy = pyspy()
     if spy:
         raw = work / "connector.pyspy.txt"
         # --gil: only samples holding the GIL, so sleeping in the rate budget and waiting on the socket don't count
-        args = [spy, "record", "--gil", "--rate", "200", "--format", "raw", "--output", str(raw), "--", PYTHON, *read_args]
+        args = [spy, "record", "--gil", "--rate", "200", "--format", "raw", "--output", str(raw), "--", python, *read_args]
         run_measured(args).check("py-spy record of the connector read")
         return from_pyspy(raw)
     prof = work / "connector.prof"
-    run_measured([PYTHON, "-m", "bench.cpu_profile", str(prof), *read_args]).check("the profiled connector read")
+    run_measured([python, "-m", "bench.cpu_profile", str(prof), *read_args]).check("the profiled connector read")
     return from_cprofile(prof)
 
 

@@ -18,7 +18,7 @@ from bench.airbyte_io import (
     state_file_value,
     write_json,
 )
-from bench.procs import PYTHON, BenchError, SandboxProcess, Usage, run_measured
+from bench.procs import BenchError, SandboxProcess, Usage, run_measured
 from bench.report import Row, pct
 
 MAIN = "main.py"
@@ -56,6 +56,7 @@ def verdict(met: bool, miss: str = "") -> str:
 class Bench:
     sizes: Sizes
     work: Path
+    python: str  # runs the connector and the floor (bench.procs.runtime_python)
     seed: int = 1
     notes: list[str] = field(default_factory=list)
     profile_md: str = ""
@@ -77,7 +78,7 @@ class Bench:
         label: str = "",
     ) -> Usage:
         args = [
-            PYTHON,
+            self.python,
             MAIN,
             "read",
             "--config",
@@ -90,7 +91,7 @@ class Bench:
         return run_measured(args, stdout=stdout).check(f"the connector ({label or 'read'})")
 
     def floor(self, config: Path, stdout: object = "devnull") -> tuple[Usage, dict]:
-        usage = run_measured([PYTHON, FLOOR, "--config", str(config)], stdout=stdout).check("the floor program")
+        usage = run_measured([self.python, FLOOR, "--config", str(config)], stdout=stdout).check("the floor program")
         report = json.loads(usage.stderr_tail.strip().splitlines()[-1])
         return usage, report
 
@@ -101,11 +102,13 @@ class Bench:
 
     # ------------------------------------------------------------------ start-up
 
+    @staticmethod
+    def _least_cpu(args: list[str], what: str, runs: int = 2) -> Usage:
+        return min((run_measured(args).check(what) for _ in range(runs)), key=lambda usage: usage.cpu)
+
     def startup(self) -> list[Row]:
-        spec = min((run_measured([PYTHON, MAIN, "spec"]).check("python main.py spec") for _ in range(2)), key=lambda u: u.cpu)
-        floor = min(
-            (run_measured([PYTHON, FLOOR, "--startup-only"]).check("the floor's start-up") for _ in range(2)), key=lambda u: u.cpu
-        )
+        spec = self._least_cpu([self.python, MAIN, "spec"], "python main.py spec")
+        floor = self._least_cpu([self.python, FLOOR, "--startup-only"], "the floor's start-up")
         self.startup_cpu, self.floor_startup_cpu = spec.cpu, floor.cpu
         return [
             Row(
@@ -263,7 +266,7 @@ class Bench:
         from bench.cpu_profile import markdown, profile_read
 
         read_args = [MAIN, "read", "--config", str(config), "--catalog", str(self._file("catalog-8.json", catalog(ORDER_TABLES)))]
-        return markdown(profile_read(read_args, self.work), unprofiled_cpu, self.startup_cpu)
+        return markdown(profile_read(self.python, read_args, self.work), unprofiled_cpu, self.startup_cpu)
 
     # ------------------------------------------------------------------ figure 4
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence, Union
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
+PYTHON = sys.executable  # the bench's own, and the sandbox's
+RUNTIME_VENV = ROOT / ".tmp" / "bench-runtime"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # A sink for a child's stdout: "devnull", a file path, or a callback fed each line (bytes) as it arrives.
@@ -26,6 +27,28 @@ Sink = Union[str, Path, Callable[[bytes], None]]
 
 class BenchError(RuntimeError):
     """A step of the benchmark could not be measured; the message says which and why."""
+
+
+def runtime_python() -> str:
+    """A Python whose environment holds only the connector's runtime dependencies, as the Docker image's does.
+
+    The development environment also holds PyAirbyte and what it brings (boto3 among them), which the CDK's
+    HTTP cache library then imports at start-up: measured there, the connector would pay for packages it
+    never has in production. Built once per setup.py and constraints.txt; the connector's code is still the
+    working tree's (`python main.py` imports `source_orderdesk` from the repository root).
+    """
+    key = "\n".join((ROOT / name).read_text() for name in ("setup.py", "constraints.txt"))
+    stamp = RUNTIME_VENV / ".installed"
+    python = RUNTIME_VENV / "bin" / "python"
+    if not (stamp.exists() and stamp.read_text() == key):
+        print("(setting up a runtime-only environment for the connector, once: about a minute)", flush=True)
+        subprocess.run([PYTHON, "-m", "venv", "--clear", str(RUNTIME_VENV)], check=True)
+        install = [str(python), "-m", "pip", "install", "--quiet", "-c", str(ROOT / "constraints.txt"), str(ROOT)]
+        result = subprocess.run(install, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise BenchError(f"could not install the connector into {RUNTIME_VENV}: {result.stderr[-500:]}")
+        stamp.write_text(key)
+    return str(python)
 
 
 @dataclass

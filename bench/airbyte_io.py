@@ -10,17 +10,6 @@ from typing import Iterable, Optional
 
 import orjson
 
-ORDER_TABLES = (
-    "orders",
-    "order_items",
-    "order_items_variation_list",
-    "order_checkout_data",
-    "order_metadata",
-    "order_discount_list",
-    "order_notes",
-    "order_shipments",
-)
-
 
 def write_json(path: Path, value: object) -> Path:
     path.write_text(json.dumps(value, indent=1))

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Optional
 
 from bench.airbyte_io import (
-    ORDER_TABLES,
     OutputSummary,
     catalog,
     compare_records,
@@ -20,6 +19,7 @@ from bench.airbyte_io import (
 )
 from bench.procs import BenchError, SandboxProcess, Usage, run_measured
 from bench.report import Row, pct
+from orderdesk_sandbox.tables import ORDER_TABLES
 
 MAIN = "main.py"
 FLOOR = "bench/floor.py"

@@ -22,6 +22,7 @@ from airbyte_cdk.test.models import ConnectorTestScenario
 from airbyte_cdk.test.standard_tests import SourceTestSuiteBase
 
 from orderdesk_sandbox import Sandbox
+from orderdesk_sandbox.tables import ORDER_TABLES
 from source_orderdesk import SourceOrderdesk
 
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks"]
@@ -33,16 +34,6 @@ SANDBOX_ORDERS = 300
 SANDBOX_SEED = 7
 # The streams configured_catalog.json selects: the incremental order tables, then the full-refresh streams.
 FULL_REFRESH_STREAMS = ("order_ids", "folders", "store", "inventory_items")
-ORDER_TABLES = (
-    "orders",
-    "order_checkout_data",
-    "order_metadata",
-    "order_discount_list",
-    "order_notes",
-    "order_items",
-    "order_items_variation_list",
-    "order_shipments",
-)
 
 
 class SandboxedSourceOrderdesk(SourceOrderdesk):

@@ -27,18 +27,8 @@ import pytest
 
 from integration_tests.helpers import ConnectorRun, configured_catalog, key_of, primary_keys, run_connector
 from orderdesk_sandbox import Sandbox
+from orderdesk_sandbox.tables import CHILD_TABLES, ORDER_TABLES
 
-ORDER_TABLES = (
-    "orders",
-    "order_checkout_data",
-    "order_metadata",
-    "order_discount_list",
-    "order_notes",
-    "order_items",
-    "order_items_variation_list",
-    "order_shipments",
-)
-CHILD_TABLES = ORDER_TABLES[1:]
 OTHER_STREAMS = ("folders", "store", "inventory_items")
 ALL_STREAMS = (*ORDER_TABLES, "order_ids", *OTHER_STREAMS)
 LIST_ENDPOINTS = {"/test", "/orders", "/store", "/inventory-items"}

@@ -27,6 +27,7 @@ from orderdesk_sandbox.mutations import modify_order
 from orderdesk_sandbox.order_factory import OrderFactory
 from orderdesk_sandbox.order_query import OrderQuery, OrderRow
 from orderdesk_sandbox.sort_index import Entry, SortIndex, id_sort_key, text_range_keys
+from orderdesk_sandbox.tables import ORDER_TABLES
 
 # Fields whose index can be built from OrderRow without parsing payloads.
 _ROW_FIELDS = ("date_added", "date_updated", "id")
@@ -292,18 +293,7 @@ def _top_level_value(order: object, name: str) -> object:
     return order.get(name) if isinstance(order, dict) else None
 
 
-_STREAMS = (
-    "orders",
-    "order_items",
-    "order_items_variation_list",
-    "order_checkout_data",
-    "order_metadata",
-    "order_discount_list",
-    "order_notes",
-    "order_shipments",
-    "folders",
-    "inventory_items",
-)
+_STREAMS = (*ORDER_TABLES, "folders", "inventory_items")
 
 
 def _add_order_keys(order: dict, keys: dict[str, set[tuple]]) -> None:

@@ -33,20 +33,11 @@ from typing import Any, Optional
 
 import jsonschema
 
+from orderdesk_sandbox.tables import CHILD_TABLES, ORDER_TABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 # A distinctive key: every test asserts that it (and the store's SMTP password) appears in no line of output.
 API_KEY = "relKEY-7f9Qx2-do-not-leak"
-ORDER_TABLES = (
-    "orders",
-    "order_items",
-    "order_items_variation_list",
-    "order_checkout_data",
-    "order_metadata",
-    "order_discount_list",
-    "order_notes",
-    "order_shipments",
-)
-CHILD_TABLES = ORDER_TABLES[1:]
 DEFAULT_TIMEOUT_SECONDS = 240
 TRACEBACK_MARK = "Traceback (most recent call last)"
 CDK_CRASH_TEXT = "Something went wrong in the connector"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterable, Iterator, List, Mapping, MutableMapping, Optional
@@ -92,6 +93,7 @@ class Orders(OrderDeskStream, CheckpointMixin):
     def __init__(self, config: OrderDeskConfig, api_budget: APIBudget, max_retries: int = MAX_RETRIES) -> None:
         super().__init__(config, api_budget, max_retries)
         self._state: MutableMapping[str, Any] = {}
+        self._clock_read: tuple[str, float] = ("", 0.0)  # the second server_now returned, and when (monotonic)
 
     @property
     def state(self) -> MutableMapping[str, Any]:
@@ -120,17 +122,30 @@ class Orders(OrderDeskStream, CheckpointMixin):
         body = self.get_json("test")
         reported = body.get("current_date_time")
         try:
-            return format_api_time(parse_api_time(str(reported)))
+            now = format_api_time(parse_api_time(str(reported)))
         except (ValueError, TypeError):
             self.logger.warning("Order Desk's /test did not report its clock; using the local UTC clock.")
-            return utc_now_key()
+            now = utc_now_key()
+        self._clock_read = (now, time.monotonic())
+        return now
 
     def pages(self, start: str, end: str) -> Iterator[OrdersPage]:
         pager = OrderPager(start, end, self.config.page_size, self.logger)
         while (request := pager.next_request) is not None:
+            if request.start == end:
+                self._wait_until_second_is_over(end)
             orders, total, limit = self.fetch(request)
             fresh = pager.accept(orders, total, limit)
             yield OrdersPage(fresh, pager.checkpoint)
+
+    def _wait_until_second_is_over(self, second: str) -> None:
+        # Orders updated during the clock's current second still join it: a read of that second alone (by
+        # offset, when it holds more than a page) would never settle while it is open. It is over at most
+        # one second after the clock was read.
+        read, at = self._clock_read
+        if read == second:
+            time.sleep(max(0.0, at + 1.0 - time.monotonic()))
+            self._clock_read = ("", 0.0)
 
     def fetch(self, request: PageRequest) -> tuple[list[Mapping[str, Any]], Optional[int], Optional[int]]:
         _, response = self._fetch_next_page(next_page_token=request.params())

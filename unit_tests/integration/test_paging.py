@@ -286,6 +286,43 @@ class KeysetPagingTest(TestCase):
             (bulk, bulk, "id", "asc", "4", "2"),
             ("2024-02-10 03:00:01", _END, "date_updated", "asc", "0", "2"),  # then paging goes on after that second
         ]
+        assert self._time.waits == [], "a past second is over: it is read without waiting"
+
+    @HttpMocker()
+    def test_given_the_clocks_current_second_holds_more_orders_than_a_page_when_read_then_it_is_paged_by_offset_once_it_is_over(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        # Orders updated while the sync runs still join the clock's current second (the window's end): paged
+        # by offset while it is open, that second could keep growing and never settle.
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(
+            _orders(limit=2).build(),
+            orders_page(a_bare_order("1", _END), a_bare_order("2", _END)).with_total_records(3).with_limit(2).build(),
+        )
+        mock_sort_probe(http_mocker, _END, _END, a_bare_order("3", _END), total_records=3)
+        http_mocker.get(
+            _orders(start=_END, end=_END, limit=2).sorted_by("id").build(),
+            orders_page(a_bare_order("1", _END), a_bare_order("2", _END)).with_total_records(3).with_limit(2).build(),
+        )
+        http_mocker.get(
+            _orders(start=_END, end=_END, limit=2, offset=2).sorted_by("id").build(),
+            orders_page(a_bare_order("3", _END)).with_total_records(3).with_offset(2).with_limit(2).build(),
+        )
+
+        output = read_source(ConfigBuilder().with_page_size(2).build(), catalog("orders"))
+
+        assert _ids(records_of(output, "orders")) == ["1", "2", "3"]
+        queries = _queries(self._time.urls("/orders"))
+        assert queries[1:] == [
+            (_END, _END, "date_updated", "desc", "0", "1"),
+            (_END, _END, "id", "asc", "0", "2"),
+            (_END, _END, "id", "asc", "2", "2"),
+        ]
+        exchanges = self._time.urls()
+        first_of_that_second = exchanges.index(self._time.urls("/orders")[1])
+        (wait,) = self._time.waits_before(first_of_that_second)
+        assert 0 < wait <= 1.0, "the connector waits out the rest of the second the clock was read in, once"
+        assert all(not self._time.waits_before(i) for i in range(first_of_that_second + 1, len(exchanges)))
 
     @HttpMocker()
     def test_given_an_order_leaves_a_bulk_second_between_its_pages_when_read_then_no_order_is_lost(

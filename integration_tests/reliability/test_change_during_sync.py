@@ -40,6 +40,7 @@ from .support import (
     Run,
     assert_clean_output,
     assert_same_view,
+    configured_catalog,
     destination_view,
     expected_view,
     read_in_process,
@@ -51,6 +52,8 @@ from .support import (
 )
 
 PAGING_GAVE_UP = "kept changing while they were read"
+# Whether each example's first sync completed (the property test appends, the test after it judges).
+FIRST_SYNC_OUTCOMES: list[bool] = []
 
 
 def _unpaced_budget() -> OrderDeskAPIBudget:
@@ -175,6 +178,7 @@ def test_given_orders_changing_while_paged_when_synced_twice_then_no_unchanged_o
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     order_catalog: dict[str, Any],
+    incremental_catalog: dict[str, Any],
     store_seed: int,
     hook_seed: int,
     page_size: int,
@@ -209,21 +213,35 @@ def test_given_orders_changing_while_paged_when_synced_twice_then_no_unchanged_o
         if completed:
             _assert_untouched_orders_emitted(first, mutator)
 
-        second = read_in_process(workdir / "second", config, order_catalog, first.final_state(ORDER_TABLES))
+        # The next sync reads the order tables from the saved state (order_ids, a full refresh, would make it
+        # start at the start date), then order_ids alone says which orders exist.
+        second = read_in_process(workdir / "second", config, incremental_catalog, first.final_state(ORDER_TABLES))
         assert second.returncode == 0 and not second.errors, second.describe()
-        assert {str(row["id"]) for row in second.records("order_ids")} == sandbox.store.order_ids()
-        assert_same_view(destination_view([first, second]), expected_view(sandbox.store))
+        existing = read_in_process(workdir / "existing", config, configured_catalog(["order_ids"]))
+        existing_ids = {str(row["id"]) for row in existing.records("order_ids")}
+        assert existing_ids == sandbox.store.order_ids()
+        assert_same_view(destination_view([first, second], existing_ids), expected_view(sandbox.store))
         assert not sandbox.hook_errors, sandbox.hook_errors
+    FIRST_SYNC_OUTCOMES.append(completed)
 
     logged = capsys.readouterr()
-    for run in (first, second):
+    for run in (first, second, existing):
         assert_clean_output(run)
     for secret in store_secrets().values():
         assert secret not in logged.out and secret not in logged.err
 
 
+def test_given_the_property_examples_when_their_first_syncs_are_counted_then_most_completed() -> None:
+    """A first sync may give up on a second that never settles, and then the property test cannot check that
+    no unchanged order was missed; most examples must complete, or that check would test nothing."""
+    if not FIRST_SYNC_OUTCOMES:
+        pytest.skip("the property test did not run in this session")
+    completed = sum(FIRST_SYNC_OUTCOMES)
+    assert completed >= 0.75 * len(FIRST_SYNC_OUTCOMES), f"{completed} of {len(FIRST_SYNC_OUTCOMES)} first syncs completed"
+
+
 def test_given_mutations_after_every_page_and_inside_the_bulk_second_when_main_py_syncs_twice_then_the_union_is_exact(
-    tmp_path: Path, make_sandbox: Any, order_catalog: dict[str, Any]
+    tmp_path: Path, make_sandbox: Any, order_catalog: dict[str, Any], incremental_catalog: dict[str, Any]
 ) -> None:
     sandbox = make_sandbox(orders=150, seed=11)
     page_size = 8
@@ -242,11 +260,15 @@ def test_given_mutations_after_every_page_and_inside_the_bulk_second_when_main_p
     _assert_untouched_orders_emitted(first, mutator)
 
     second = run_connector(
-        "read", tmp_path / "second", config=config, catalog=order_catalog, state=first.final_state(ORDER_TABLES)
+        "read", tmp_path / "second", config=config, catalog=incremental_catalog, state=first.final_state(ORDER_TABLES)
     )
     assert_clean_output(second)
     assert second.returncode == 0 and not second.errors, second.describe()
-    assert_same_view(destination_view([first, second]), expected_view(sandbox.store))
+    assert len(second.records("orders")) < len(sandbox.store), "the second sync starts from the saved state"
+    existing = run_connector("read", tmp_path / "existing", config=config, catalog=configured_catalog(["order_ids"]))
+    existing_ids = {str(row["id"]) for row in existing.records("order_ids")}
+    assert existing_ids == sandbox.store.order_ids()
+    assert_same_view(destination_view([first, second], existing_ids), expected_view(sandbox.store))
     assert not sandbox.hook_errors, sandbox.hook_errors
 
 

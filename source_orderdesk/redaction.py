@@ -21,6 +21,12 @@ SECRET_WORDS = {
     "session", "webhook",
 }  # fmt: skip
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+# Names written as one lowercase word (`smtppassword`, `apitoken`) have no word boundary to split on: these
+# stems mark a secret anywhere in a name, separators removed (each too long to hide inside a harmless word).
+SECRET_STEMS = re.compile(
+    r"password|passwd|passphrase|secret|credential|webhook|apikey|privatekey|accesskey|signingkey"
+    r"|apitoken|accesstoken|authtoken|refreshtoken|sessiontoken|bearertoken"
+)
 # The fields that name a pair's secret (`key` is then a name, not a secret), and the field that holds it.
 _PAIR_NAME_FIELDS = ("name", "key")
 _PAIR_VALUE_FIELD = "value"
@@ -32,7 +38,9 @@ _URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*:(?:\\?/){2}[^\s/
 def is_secret_name(name: str) -> bool:
     # Whole words only, so that `keyword_search` or `monkey` are not taken for a key; plurals count (`api_keys`).
     words = {word.lower() for word in _WORDS.findall(str(name))}
-    return bool(words & SECRET_WORDS or {word[:-1] for word in words if word.endswith("s")} & SECRET_WORDS)
+    if words & SECRET_WORDS or {word[:-1] for word in words if word.endswith("s")} & SECRET_WORDS:
+        return True
+    return SECRET_STEMS.search(re.sub(r"[^a-z]", "", str(name).lower())) is not None
 
 
 def _pair_name_field(value: dict) -> Optional[str]:

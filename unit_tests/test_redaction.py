@@ -159,3 +159,15 @@ def test_given_a_cut_off_body_with_a_url_password_when_masked_then_the_password_
     body = '{"store": {"settings": {"export_to": "https:\\/\\/user:pw-must-not-leak@ftp.example.com\\/orders", "ti'
 
     assert masked_body(body) == body.replace("pw-must-not-leak", "****")
+
+
+@pytest.mark.parametrize(
+    "name", ["smtppassword", "ftppassword", "apitoken", "accesstoken", "secretkey", "privatekey", "SMTPPASSWORD", "shipstationApikey"]
+)
+def test_given_a_secret_name_written_as_one_word_when_removing_secrets_then_it_is_removed(name: str) -> None:
+    assert without_secrets({name: SECRET, "timezone": "UTC"}) == {"timezone": "UTC"}
+
+
+@pytest.mark.parametrize("name", ["keyword_search", "monkey_mode", "tokenized_titles", "passport_required", "company_name"])
+def test_given_a_harmless_name_that_contains_a_short_secret_word_when_removing_secrets_then_it_is_kept(name: str) -> None:
+    assert without_secrets({name: "x"}) == {name: "x"}

@@ -396,6 +396,16 @@ def _is_last_page(offset: int, returned: int, total: Optional[int], page_limit: 
     return returned < page_limit
 
 
+def _is_last_offset_page(offset: int, returned: int, total: Optional[int], echoed_limit: Optional[int]) -> bool:
+    if returned == 0:
+        return True
+    if total is not None:
+        return offset + returned >= total
+    # Without a total, a page is short only against the limit Order Desk says it applied: it may cap the
+    # one asked for (undocumented). Without either, read on to an empty page.
+    return echoed_limit is not None and returned < echoed_limit
+
+
 def _order_id(order: Mapping[str, Any]) -> str:
     return str(order.get("id"))
 
@@ -405,7 +415,7 @@ def utc_now_key() -> str:
 
 
 def offset_passes(
-    fetch: Callable[[int], tuple[list[Mapping[str, Any]], Optional[int]]],
+    fetch: Callable[[int], tuple[list[Mapping[str, Any]], Optional[int], Optional[int]]],
     page_size: int,
     logger: logging.Logger,
     key: Callable[[Mapping[str, Any]], Any] = lambda row: str(row.get("id")),
@@ -424,17 +434,18 @@ def offset_passes(
       whole list of that moment. So every item present throughout the read was returned.
 
     Otherwise the list is read again; callers drop rows they have seen. An unchanged multi-page list
-    takes two passes.
+    takes two passes. `fetch(offset)` returns a page's rows, its total and the limit Order Desk applied
+    (None where the answer lacks them).
     """
     seen: set[Any] = set()  # the ids of all earlier passes
     size_at_previous_end: Optional[int] = None
     for _ in range(MAX_PASSES_OVER_ONE_SECOND):
         offset, returned = 0, set()
         while True:
-            rows, total = fetch(offset)
+            rows, total, limit = fetch(offset)
             yield rows
             returned.update(key(row) for row in rows)
-            if _is_last_page(offset, len(rows), total, page_size):
+            if _is_last_offset_page(offset, len(rows), total, limit):
                 break
             offset += len(rows)
         size_at_end = total if total is not None else offset + len(rows)

@@ -411,7 +411,7 @@ class InventoryItems(StoreResource):
             return f"Inventory item {item_id}" + (f" (code {code})" if code not in (None, "") else "")
         return f"Inventory item with code {code}" if code not in (None, "") else "An inventory item"
 
-    def _fetch_items(self, offset: int) -> tuple[list[Mapping[str, Any]], Optional[int]]:
+    def _fetch_items(self, offset: int) -> tuple[list[Mapping[str, Any]], Optional[int], Optional[int]]:
         _, response = self._fetch_next_page(next_page_token={"offset": offset} if offset else None)
         body = response_json(response)
         try:
@@ -419,4 +419,4 @@ class InventoryItems(StoreResource):
         except FieldError as error:
             problem = f"field inventory_items: {error}"
             raise self._payload_error(f"Inventory items at offset {offset}", problem, "The page was") from None
-        return items, _optional_int(body.get("total_records"))
+        return items, _optional_int(body.get("total_records")), _optional_int(body.get("limit"))

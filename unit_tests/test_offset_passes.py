@@ -21,16 +21,17 @@ class FakeList:
     ids: List[str]
     page_size: int
     omit_total: bool = False
+    echo_limit: bool = True
     before_fetch: Optional[Callable[[FakeList, int], None]] = None
     offsets: List[int] = field(default_factory=list)
     _next_id: int = 100_000
 
-    def fetch(self, offset: int) -> Tuple[List[Dict[str, Any]], Optional[int]]:
+    def fetch(self, offset: int) -> Tuple[List[Dict[str, Any]], Optional[int], Optional[int]]:
         if self.before_fetch is not None:
             self.before_fetch(self, len(self.offsets))
         self.offsets.append(offset)
         page = [{"id": item_id} for item_id in self.ids[offset : offset + self.page_size]]
-        return page, None if self.omit_total else len(self.ids)
+        return page, None if self.omit_total else len(self.ids), self.page_size if self.echo_limit else None
 
     def add(self) -> str:
         self._next_id += 1
@@ -42,9 +43,10 @@ class FakeList:
         return self.offsets.count(0)
 
 
-def read(items: FakeList) -> List[str]:
-    """Every id yielded, in order, repeats included (callers drop those)."""
-    return [str(row["id"]) for rows in offset_passes(items.fetch, items.page_size, LOGGER) for row in rows]
+def read(items: FakeList, asked_for: Optional[int] = None) -> List[str]:
+    """Every id yielded, in order, repeats included (callers drop those); `asked_for` is the page size the
+    connector asks for, by default the one the list applies."""
+    return [str(row["id"]) for rows in offset_passes(items.fetch, asked_for or items.page_size, LOGGER) for row in rows]
 
 
 def numbered(count: int) -> List[str]:
@@ -101,3 +103,22 @@ def test_given_a_list_that_keeps_changing_between_pages_when_reading_then_a_pagi
     with pytest.raises(PagingError, match="kept changing"):
         read(items)
     assert items.passes == MAX_PASSES_OVER_ONE_SECOND
+
+
+def test_given_a_capped_page_size_and_no_total_when_reading_then_the_echoed_limit_says_where_the_list_ends() -> None:
+    items = FakeList(numbered(250), page_size=100, omit_total=True)
+
+    ids = read(items, asked_for=500)
+
+    assert set(ids) == set(numbered(250))
+    assert items.offsets == [0, 100, 200, 0, 100, 200]
+
+
+def test_given_neither_a_total_nor_a_limit_in_the_answers_when_reading_then_paging_goes_on_to_an_empty_page() -> None:
+    for count, one_pass in ((40, [0, 40]), (250, [0, 100, 200, 250])):
+        items = FakeList(numbered(count), page_size=100, omit_total=True, echo_limit=False)
+
+        ids = read(items, asked_for=500)
+
+        assert set(ids) == set(numbered(count))
+        assert items.offsets == one_pass * 2, "a pass ends at an empty page; one more pass proves it complete"

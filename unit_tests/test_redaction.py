@@ -162,7 +162,8 @@ def test_given_a_cut_off_body_with_a_url_password_when_masked_then_the_password_
 
 
 @pytest.mark.parametrize(
-    "name", ["smtppassword", "ftppassword", "apitoken", "accesstoken", "secretkey", "privatekey", "SMTPPASSWORD", "shipstationApikey"]
+    "name",
+    ["smtppassword", "ftppassword", "apitoken", "accesstoken", "secretkey", "privatekey", "SMTPPASSWORD", "shipstationApikey"],
 )
 def test_given_a_secret_name_written_as_one_word_when_removing_secrets_then_it_is_removed(name: str) -> None:
     assert without_secrets({name: SECRET, "timezone": "UTC"}) == {"timezone": "UTC"}

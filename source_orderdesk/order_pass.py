@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import time
+from array import array
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Sequence
+from datetime import timedelta
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from airbyte_cdk.models import (
     AirbyteMessage,
@@ -34,7 +36,12 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from .paging import PagingError
 from .rows import OrderRows, Plan
 from .streams import Orders, later_cursor, start_key
-from .timestamps import PayloadError, api_time_key
+from .timestamps import PayloadError, api_time_key, format_api_time, parse_api_time
+
+ORDER_IDS = "order_ids"
+ORDER_IDS_FIELDS = ("id", "date_updated", "folder_id")
+# Windows of orders changed during the pass that order_ids reads at most, chasing Order Desk's clock.
+MAX_CHANGED_WINDOWS = 5
 
 
 @dataclass
@@ -108,16 +115,21 @@ class OrderPass:
                 f"Of these, {', '.join(names)} keep only orders updated from {start} UTC (saved cursor less lookback)."
             )
         splitter = OrderRows({table.name: table.plan for table in self._tables})
+        listed = _ListedIds(end) if ORDER_IDS in self.table_names else None
         checkpoint = None
         for page in self._orders.pages(first, end):
             emitted_at = int(time.time() * 1000)
             for order in page.orders:
                 updated = api_time_key(order.get("date_updated"), order)
+                # An order updated in the pass's last second may have been read before, in an older version.
+                later = listed is not None and listed.add_or_defer(order, updated)
                 parent = splitter.parent(order)
                 # All of an order's rows are built before any is emitted: an order that cannot be represented
                 # fails the sync without a partial copy of it (say, its orders row without its items).
                 order_rows = [
-                    (table, splitter.rows(table.name, order, parent)) for table in self._tables if updated >= table.start
+                    (table, splitter.rows(table.name, order, parent))
+                    for table in self._tables
+                    if updated >= table.start and not (later and table.name == ORDER_IDS)
                 ]
                 for table, rows in order_rows:
                     if rows and not table.has_records:
@@ -129,7 +141,42 @@ class OrderPass:
             if page.checkpoint and page.checkpoint != checkpoint:
                 checkpoint = page.checkpoint
                 yield from self._states(checkpoint, final=False)
+        if listed is not None:
+            yield from self._orders_changed_during_the_pass(end, listed, splitter)
         yield from self._states(checkpoint, final=True)
+
+    def _orders_changed_during_the_pass(self, end: str, listed: _ListedIds, splitter: OrderRows) -> Iterator[AirbyteMessage]:
+        """order_ids must list every order that exists, but an order updated during the sync before the pass
+        reached it moved past the pass's upper bound. So orders updated since then are read too (for
+        order_ids only; the order tables get them next sync), window after window up to Order Desk's clock,
+        until one window fits in one page: nothing in it could move past an unread page."""
+        ids_table = next(table for table in self._tables if table.name == ORDER_IDS)
+        start = end
+        for _ in range(MAX_CHANGED_WINDOWS):
+            start = format_api_time(parse_api_time(start) + timedelta(seconds=1))
+            now = self._orders.server_now()
+            if now < start:
+                break
+            pages = 0
+            for page in self._orders.pages(start, now):
+                pages += 1
+                for order in page.orders:
+                    listed.defer(order)
+            start = now
+            if pages <= 1:
+                break
+        else:
+            self._logger.warning(
+                "Orders kept changing while order_ids was read: orders changed in the last seconds are listed next sync."
+            )
+        emitted_at = int(time.time() * 1000)
+        for order in listed.deferred_not_listed():
+            for row in splitter.rows(ORDER_IDS, order):
+                if not ids_table.has_records:
+                    ids_table.has_records = True
+                    yield stream_status_message(ids_table.configured.stream, AirbyteStreamStatus.RUNNING)
+                record = AirbyteRecordMessage(stream=ORDER_IDS, data=row, emitted_at=emitted_at)
+                yield AirbyteMessage(type=Type.RECORD, record=record)
 
     def _states(self, checkpoint: Optional[str], final: bool) -> Iterator[AirbyteMessage]:
         for table in self._tables:
@@ -150,6 +197,52 @@ class OrderPass:
                     stream=AirbyteStreamState(stream_descriptor=StreamDescriptor(name=table.name), stream_state=blob),
                 ),
             )
+
+
+class _ListedIds:
+    """What order_ids lists, so that an order read again after it changed is listed once.
+
+    Orders of the pass's last second (still open when the pass began: orders changed since joined it) and
+    orders changed after it are held back and listed at the end, unless an older version was listed. The
+    listed ids take 8 bytes each (Order Desk's ids are numbers; 800 kB for 100,000 orders), only when
+    order_ids is selected."""
+
+    def __init__(self, last_second: str) -> None:
+        self._last_second = last_second
+        self._numbers = array("q")
+        self._others: set[str] = set()
+        self._deferred: dict[str, Mapping[str, Any]] = {}  # the latest version read of each held-back order
+
+    def add_or_defer(self, order: Mapping[str, Any], updated: str) -> bool:
+        """Lists the order now (False), or holds it back (True)."""
+        if updated >= self._last_second:
+            self.defer(order)
+            return True
+        order_id = str(order.get("id"))
+        number = _as_number(order_id)
+        if number is None:
+            self._others.add(order_id)
+        else:
+            self._numbers.append(number)
+        return False
+
+    def defer(self, order: Mapping[str, Any]) -> None:
+        # Only what an order_ids row is cut from: a bulk import in the last second may hold thousands of orders.
+        self._deferred[str(order.get("id"))] = {field: order.get(field) for field in ORDER_IDS_FIELDS}
+
+    def deferred_not_listed(self) -> list[Mapping[str, Any]]:
+        """The held-back orders of which no version was listed; one scan of the listed ids."""
+        wanted = {number for number in map(_as_number, self._deferred) if number is not None}
+        found = {number for number in self._numbers if number in wanted} if wanted else set()
+        listed = found | self._others
+        return [row for order_id, row in self._deferred.items() if order_id not in listed and _as_number(order_id) not in listed]
+
+
+def _as_number(order_id: str) -> Optional[int]:
+    """The id as a 64-bit integer, if it is one written canonically ("0123" is not: it stays text)."""
+    if order_id.isascii() and order_id.isdigit() and len(order_id) < 19 and order_id == str(int(order_id)):
+        return int(order_id)
+    return None
 
 
 def as_traced(error: Exception, what: str = "orders") -> AirbyteTracedException:

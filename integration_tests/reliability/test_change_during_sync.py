@@ -82,6 +82,7 @@ class Mutator:
     bulk_ids: set[str]
     active: bool = True
     touched: set[str] = field(default_factory=set)  # modified or deleted during the sync
+    deleted: set[str] = field(default_factory=set)
     added: set[str] = field(default_factory=set)
     requests_seen: int = 0
 
@@ -110,6 +111,7 @@ class Mutator:
                 store.modify(ids=modified, rng_seed=self.rng.randrange(2**32))
             if deleted:
                 store.delete(ids=deleted)
+                self.deleted.update(deleted)
             self.touched.update(victims)
             if self.add:
                 self.added.update(store.add(self.add))
@@ -141,6 +143,14 @@ def _assert_untouched_orders_emitted(first: Run, mutator: Mutator) -> None:
     assert not missing, f"{len(missing)} orders unchanged during the sync were not emitted, e.g. {missing[:5]}"
     wrong = {i: (emitted[i], mutator.original[i]) for i in untouched if emitted[i] != rfc3339(mutator.original[i])}
     assert not wrong, f"unchanged orders emitted with another date_updated: {dict(list(wrong.items())[:3])}"
+
+
+def _assert_every_surviving_order_listed(first: Run, mutator: Mutator) -> None:
+    """order_ids lists every order that existed at sync start and still exists, modified during the sync or not."""
+    listed = [str(row["id"]) for row in first.records("order_ids")]
+    assert len(listed) == len(set(listed)), "an order is listed once, even if it was read again after it changed"
+    missing = sorted(set(mutator.original) - mutator.deleted - set(listed))
+    assert not missing, f"{len(missing)} orders that exist were not listed in order_ids, e.g. {missing[:5]}"
 
 
 def _assert_first_sync_outcome(first: Run) -> bool:
@@ -212,6 +222,7 @@ def test_given_orders_changing_while_paged_when_synced_twice_then_no_unchanged_o
         completed = _assert_first_sync_outcome(first)
         if completed:
             _assert_untouched_orders_emitted(first, mutator)
+            _assert_every_surviving_order_listed(first, mutator)
 
         # The next sync reads the order tables from the saved state (order_ids, a full refresh, would make it
         # start at the start date), then order_ids alone says which orders exist.
@@ -258,6 +269,7 @@ def test_given_mutations_after_every_page_and_inside_the_bulk_second_when_main_p
     assert mutator.touched & mutator.bulk_ids, "orders left the bulk second while it was paged"
     assert mutator.added, "orders were added during the sync"
     _assert_untouched_orders_emitted(first, mutator)
+    _assert_every_surviving_order_listed(first, mutator)
 
     second = run_connector(
         "read", tmp_path / "second", config=config, catalog=incremental_catalog, state=first.final_state(ORDER_TABLES)

@@ -487,7 +487,9 @@ class RequestShapeTest(TestCase):
     def test_given_every_request_when_read_then_it_carries_both_auth_headers_and_a_user_agent(
         self, http_mocker: HttpMocker
     ) -> None:
-        user_agent_prefix = "airbyte-source-orderdesk/"
+        from source_orderdesk import __version__
+
+        user_agent_prefix = f"airbyte-source-orderdesk/{__version__}"
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
         http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build())
         seen_agents: List[str] = []
@@ -505,7 +507,7 @@ class RequestShapeTest(TestCase):
             read_source(ConfigBuilder().build(), catalog("orders"))
 
         assert len(seen_agents) == 2  # the auth headers are required by both matchers above
-        assert all(agent.startswith(user_agent_prefix) for agent in seen_agents)
+        assert all(agent.split(" ")[0] == user_agent_prefix for agent in seen_agents), seen_agents
 
     @HttpMocker()
     def test_given_a_full_refresh_when_read_then_the_window_starts_at_the_start_date(self, http_mocker: HttpMocker) -> None:

@@ -189,10 +189,16 @@ class ResumeFromStateTest(TestCase):
         self, http_mocker: HttpMocker
     ) -> None:
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
-        http_mocker.get(_orders(start="2024-03-04 14:00:00").build(), orders_page().build())
+        http_mocker.get(
+            _orders(start="2024-03-04 14:00:00").build(), orders_page(a_bare_order("7", "2024-03-04 20:00:00")).build()
+        )
         state = StateBuilder().with_stream_state("orders", {"date_updated": "2024-03-05T14:00:00Z"}).build()
 
-        read_source(ConfigBuilder().with_lookback_window_minutes(1440).build(), catalog("orders"), state)
+        output = read_source(ConfigBuilder().with_lookback_window_minutes(1440).build(), catalog("orders"), state)
+
+        # an order updated within the lookback, before the saved cursor, is read again
+        assert [record["id"] for record in records_of(output, "orders")] == ["7"]
+        assert states_of(output, "orders")[-1] == {"date_updated": "2024-03-05T14:00:00Z"}, "the state never moves back"
 
     @HttpMocker()
     def test_given_no_lookback_when_read_then_the_window_starts_at_the_cursor_inclusive(self, http_mocker: HttpMocker) -> None:
@@ -211,10 +217,14 @@ class ResumeFromStateTest(TestCase):
         self, http_mocker: HttpMocker
     ) -> None:
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
-        http_mocker.get(_orders(start="2024-01-01 00:00:00").build(), orders_page().build())
+        http_mocker.get(
+            _orders(start="2024-01-01 00:00:00").build(), orders_page(a_bare_order("3", "2024-01-01 00:00:00")).build()
+        )
         state = StateBuilder().with_stream_state("orders", {"date_updated": "2023-06-01T00:00:00Z"}).build()
 
-        read_source(ConfigBuilder().build(), catalog("orders"), state)
+        output = read_source(ConfigBuilder().build(), catalog("orders"), state)
+
+        assert [record["id"] for record in records_of(output, "orders")] == ["3"]
 
     @HttpMocker()
     def test_given_a_saved_cursor_and_a_full_refresh_when_read_then_the_state_is_ignored(self, http_mocker: HttpMocker) -> None:

@@ -44,7 +44,8 @@ class Sizes:
     profile: bool
 
 
-FULL = Sizes(50_000, 55_000, 500, (10_000, 100_000), 0.01, 2, True)
+# Figure 2's store: 200 pages, so that the connector's fixed start-up (about 1.5 s) weighs on a long sync as it would.
+FULL = Sizes(50_000, 100_000, 500, (10_000, 100_000), 0.01, 2, True)
 QUICK = Sizes(3_000, 2_500, 50, (1_000, 10_000), 0.01, 1, True)
 
 
@@ -308,7 +309,7 @@ class Bench:
                 raise BenchError(f"the connector reported errors: {full_out.errors[:3]}")
             total = int(stats["requests_total"])
             minimum = max(total - SERVER_BURST, 0) / SERVER_REFILL
-            ratio = full.sync_wall / minimum if minimum else float("nan")
+            ratio = full.wall / minimum if minimum else float("nan")  # the whole process, start-up included
             by_path = ", ".join(f"`{p}` {c}" for p, c in sorted(stats["requests_by_path"].items()))
             rows += [
                 Row(
@@ -321,7 +322,8 @@ class Bench:
                 Row(
                     "2",
                     "rate-limited wall time vs the minimum (requests − 20)/3 s",
-                    f"{full.sync_wall:.1f} s (first output to exit; process {full.wall:.1f} s) vs ({total} − 20)/3 = "
+                    f"{full.wall:.1f} s, process start to exit (first output to exit: {full.sync_wall:.1f} s) "
+                    f"vs ({total} − 20)/3 = "
                     f"{minimum:.1f} s → {ratio:.2f}×; requests: {by_path}",
                     f"≤ {TARGET_WALL_RATIO}×",
                     verdict(ratio <= TARGET_WALL_RATIO, f"{ratio / TARGET_WALL_RATIO - 1:.0%} over"),

@@ -120,6 +120,8 @@ def run_measured(
     watchdog = threading.Timer(timeout, kill_on_timeout)
     watchdog.daemon = True
     watchdog.start()
+    peak = _PeakRSS(proc.pid)
+    peak.start()
     first_line_at = None
     try:
         if callback is not None:
@@ -133,6 +135,7 @@ def run_measured(
         ended = time.monotonic()
     finally:
         watchdog.cancel()
+        peak.join()
     proc.returncode = os.waitstatus_to_exitcode(status)
     stderr_text = stderr_path.read_bytes().decode("utf-8", "replace")
     stderr_path.unlink()
@@ -145,10 +148,39 @@ def run_measured(
         wall=ended - started,
         user=rusage.ru_utime,
         sys=rusage.ru_stime,
-        max_rss_mb=rusage.ru_maxrss / 1024,  # KiB on Linux
+        max_rss_mb=peak.kib / 1024,
         stderr_tail=stderr_text[-4000:],
         first_line_at=first_line_at,
     )
+
+
+class _PeakRSS(threading.Thread):
+    """The child's own peak RSS, polled from /proc/<pid>/status (VmHWM, the high-water mark of its memory).
+
+    Not `wait4`'s ru_maxrss: Linux carries the parent's peak over into a child that `exec`s (the forked
+    copy of the parent's memory counts), so a child of this bench, which holds the records it compares,
+    would report the bench's own peak. VmHWM only grows, so the last reading is the peak up to then;
+    growth in the last poll interval before exit is missed.
+    """
+
+    INTERVAL = 0.02
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.kib = 0
+        self._path = Path(f"/proc/{pid}/status")
+
+    def run(self) -> None:
+        while True:
+            try:
+                status = self._path.read_text()
+            except (FileNotFoundError, ProcessLookupError):
+                return  # reaped
+            hwm = next((line for line in status.splitlines() if line.startswith("VmHWM:")), None)
+            if hwm is None:
+                return  # a zombie: its memory is gone, the peak is in
+            self.kib = max(self.kib, int(hwm.split()[1]))
+            time.sleep(self.INTERVAL)
 
 
 @dataclass

@@ -166,6 +166,18 @@ class OrderPager:
         self._range_total: Optional[int] = None  # orders in [second, end] when second mode began
         # window mode
         self._window_span = timedelta(days=1)
+        self._warned_outside = False
+
+    def _warn_outside_window(self, request: PageRequest, earliest: str, latest: str) -> None:
+        # That the modified_* dates are read as UTC is single-source (older docs said store time); read
+        # in another zone, a window misses the orders of the offset's width at one of its ends.
+        self._warned_outside = True
+        self._logger.warning(
+            f"Order Desk answered orders updated from {earliest} to {latest} UTC for the window {request.start} to "
+            f"{request.end} UTC: it may be reading dates in the store's time zone. Set the Lookback Window to 1440 "
+            "minutes (a day) so that every sync overlaps the previous one by more than any time zone offset, and "
+            "please report this to the connector's maintainers."
+        )
 
     @property
     def next_request(self) -> Optional[PageRequest]:
@@ -183,6 +195,8 @@ class OrderPager:
             raise RuntimeError("no request is pending")
         page_limit = min(self._page_size, limit or self._page_size)
         keys = [api_time_key(order.get("date_updated"), order) for order in orders]
+        if keys and not self._warned_outside and (min(keys) < request.start or max(keys) > request.end):
+            self._warn_outside_window(request, min(keys), max(keys))
         if self._mode == KEYSET:
             return self._accept_keyset(request, orders, keys, total_records, page_limit)
         if self._mode == SORT_PROBE:

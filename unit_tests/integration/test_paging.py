@@ -143,6 +143,30 @@ class PagingEndTest(TestCase):
             ("2024-02-01 10:00:02", _END, "date_updated", "asc", "0", "2"),  # short: the last page
         ]
 
+    @HttpMocker()
+    def test_given_orders_answered_outside_the_requested_window_when_read_then_a_warning_names_the_time_zone_and_the_fix(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        # As if Order Desk read the dates in the store's time zone (UTC-6): six hours past the window's end.
+        self._clock(http_mocker)
+        http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-03-06 17:59:00")).with_total_records(1).build())
+
+        output = read_source(ConfigBuilder().build(), catalog("orders"))
+
+        assert _ids(records_of(output, "orders")) == ["1"]
+        (warning,) = [log.log.message for log in output.logs if log.log.level.value == "WARN" and "time zone" in log.log.message]
+        assert "2024-03-06 17:59:00" in warning and "Lookback Window to 1440" in warning
+
+    @HttpMocker()
+    def test_given_orders_inside_the_window_when_read_then_no_time_zone_warning(self, http_mocker: HttpMocker) -> None:
+        self._clock(http_mocker)
+        http_mocker.get(_orders().build(), orders_page(a_bare_order("1", _END)).with_total_records(1).build())
+
+        output = read_source(ConfigBuilder().build(), catalog("orders"))
+
+        assert _ids(records_of(output, "orders")) == ["1"]
+        assert not [log for log in output.logs if "time zone" in log.log.message]
+
 
 class KeysetPagingTest(TestCase):
     @pytest.fixture(autouse=True)

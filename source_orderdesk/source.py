@@ -29,7 +29,7 @@ from .api import CREDENTIALS_HINT, cdk_error_text
 from .config import SETTING_TITLES, ConfigError, OrderDeskConfig, in_spec_types, stand_in
 from .order_pass import OrderPass, as_traced
 from .rate_limit import OrderDeskAPIBudget
-from .streams import ORDER_TABLES, Folders, InventoryItems, Orders, OrderTable, Store
+from .streams import ORDER_TABLES, Folders, InventoryItems, Orders, OrderTable, Store, StoreAnswer
 
 CHECK_MAX_RETRIES = 1
 
@@ -131,10 +131,13 @@ class SourceOrderdesk(AbstractSource):
         parsed = self._parse(config)
         budget = OrderDeskAPIBudget()  # one budget for every stream: Order Desk limits the store, not the endpoint
         orders = Orders(parsed, budget)
+        store_answer = StoreAnswer()
         return [
             orders,
             *(table(orders) for table in ORDER_TABLES),
-            *(resource(parsed, budget) for resource in (Folders, Store, InventoryItems)),
+            Folders(parsed, budget, answer=store_answer),
+            Store(parsed, budget, answer=store_answer),
+            InventoryItems(parsed, budget),
         ]
 
     def read(

@@ -299,6 +299,13 @@ class StoreResource(OrderDeskStream):
         )
 
 
+@dataclass
+class StoreAnswer:
+    """`GET /store`, asked once per sync: `folders` and `store` are both cut from its answer."""
+
+    response: Optional[requests.Response] = None
+
+
 class StoreEndpoint(StoreResource):
     """A table read from `GET /store`, whose body holds the store's secrets (its API key, SMTP password).
 
@@ -309,15 +316,35 @@ class StoreEndpoint(StoreResource):
 
     lost = "The store was"  # what a bad payload costs, in its error message
 
-    def __init__(self, config: OrderDeskConfig, api_budget: APIBudget, max_retries: int = MAX_RETRIES) -> None:
+    def __init__(
+        self,
+        config: OrderDeskConfig,
+        api_budget: APIBudget,
+        max_retries: int = MAX_RETRIES,
+        answer: Optional[StoreAnswer] = None,
+    ) -> None:
         super().__init__(config, api_budget, max_retries)
         mask_secrets_in_logged_bodies(self.logger)
+        self._answer = answer or StoreAnswer()
 
     def path(self, **kwargs: Any) -> str:
         return "store"
 
+    def read_records(
+        self,
+        sync_mode: SyncMode,
+        cursor_field: Optional[List[str]] = None,
+        stream_slice: Optional[Mapping[str, Any]] = None,
+        stream_state: Optional[Mapping[str, Any]] = None,
+    ) -> Iterable[Mapping[str, Any]]:
+        if self._answer.response is not None:  # the other /store stream of this sync asked already
+            yield from self.parse_response(self._answer.response)
+            return
+        yield from super().read_records(sync_mode, cursor_field, stream_slice, stream_state)
+
     def _store(self, response: requests.Response) -> Optional[dict]:
         """The body's `store` object, or None when there is none."""
+        self._answer.response = response
         store = response_json(response).get("store")
         if store is None or isinstance(store, dict):
             return store

@@ -176,12 +176,29 @@ def _api_url(value: Any) -> str:
             f"The {_name('api_url')} must be a URL in quotes; got {value!r}. Leave it empty to use {DEFAULT_API_URL}."
         )
     url = value.strip()
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise ConfigError(f"The {_name('api_url')} '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}.") from None
+    if parsed.password is not None or parsed.username is not None:
+        # Not quoted: it holds a password, and this message is shown and logged. Order Desk takes no credentials in
+        # the URL (the Store ID and API Key are sent as headers).
+        raise ConfigError(
+            f"The {_name('api_url')} must not hold a user name or password (user:password@). "
+            f"Leave it empty to use {DEFAULT_API_URL}."
+        )
+    if parsed.query or parsed.fragment or "?" in url or "#" in url:
+        # Not quoted either: a query may hold a key. The API's paths are appended to this URL.
+        raise ConfigError(
+            f"The {_name('api_url')} must not have a query (?…) or fragment (#…): the connector appends the API's "
+            f"paths to it. Leave it empty to use {DEFAULT_API_URL}."
+        )
     try:
         parsed.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
+        hostname = parsed.hostname
     except ValueError:
         raise ConfigError(f"The {_name('api_url')} '{url}' has no valid port. Leave it empty to use {DEFAULT_API_URL}.") from None
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    if parsed.scheme not in ("http", "https") or not hostname:
         raise ConfigError(f"The {_name('api_url')} '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}.")
     return url
 

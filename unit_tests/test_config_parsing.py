@@ -167,6 +167,34 @@ def test_given_an_api_url_that_is_not_http_when_parsing_then_the_message_names_t
     assert "API URL" in message and DEFAULT_API_URL in message
 
 
+@pytest.mark.parametrize(
+    "api_url", ["https://app.orderdesk.me]/api/v2", "http://[::1/api/v2", "http://[::1", "http://[zz]/api/v2"]
+)
+def test_given_an_api_url_that_urllib_cannot_split_when_parsing_then_a_config_error_names_it(api_url: str) -> None:
+    assert _error(api_url=api_url).message.startswith(f"The API URL (api_url) '{api_url}' is not an http(s) URL.")
+
+
+@pytest.mark.parametrize(
+    "api_url",
+    ["http://user:SuperSecretPw@127.0.0.1:1/api/v2", "https://SuperSecretPw@sandbox.example.com/api/v2"],
+)
+def test_given_an_api_url_with_credentials_when_parsing_then_it_is_refused_without_repeating_them(api_url: str) -> None:
+    message = _error(api_url=api_url).message
+
+    assert "must not hold a user name or password" in message
+    assert "SuperSecretPw" not in message
+
+
+@pytest.mark.parametrize(
+    "api_url", ["http://127.0.0.1:1/api/v2?key=SuperSecretPw", "https://sandbox.example.com/api/v2#SuperSecretPw"]
+)
+def test_given_an_api_url_with_a_query_or_fragment_when_parsing_then_it_is_refused_without_repeating_it(api_url: str) -> None:
+    message = _error(api_url=api_url).message
+
+    assert "must not have a query" in message
+    assert "SuperSecretPw" not in message
+
+
 def test_given_an_api_url_with_a_trailing_slash_when_parsing_then_the_base_has_exactly_one() -> None:
     assert _parse(api_url="https://sandbox.example.com/api/v2/").url_base == "https://sandbox.example.com/api/v2/"
 

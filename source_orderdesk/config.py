@@ -179,7 +179,9 @@ def _api_url(value: Any) -> str:
     try:
         parsed = urlparse(url)
     except ValueError:  # e.g. an unclosed IPv6 bracket
-        raise ConfigError(f"The {_name('api_url')} '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}.") from None
+        raise ConfigError(
+            f"The {_name('api_url')} '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}."
+        ) from None
     if parsed.password is not None or parsed.username is not None:
         # Not quoted: it holds a password, and this message is shown and logged. Order Desk takes no credentials in
         # the URL (the Store ID and API Key are sent as headers).

@@ -18,7 +18,7 @@ from typing import Any, Optional, Union
 SECRET_WORDS = {
     "key", "apikey", "secret", "password", "passwd", "pwd", "pw", "pass", "passphrase", "token", "credential",
     "credentials", "auth", "authorization", "signature", "private", "smtp", "username", "login", "oauth", "cookie",
-    "session", "webhook",
+    "session", "webhook", "bearer", "hmac", "salt", "pin",
 }  # fmt: skip
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 # Names written as one lowercase word (`smtppassword`, `apitoken`) have no word boundary to split on: these
@@ -63,6 +63,52 @@ def _secret_fields(value: dict) -> set:
     return {key for key in value if is_secret_name(key)}
 
 
+# A URL's query parameter, e.g. `?token=...`: its value is masked when its name is secret-looking.
+_QUERY_PARAMETER = re.compile(r"(?P<head>[?&](?P<name>[A-Za-z0-9_.\-\[\]]{1,100})=)(?P<value>[^&#\s]*)")
+# The name of a pair written as a list: a setting's name, not a sentence.
+_PAIR_LIST_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,99}")
+
+
+def _without_secrets_in_text(text: str, replacement: str) -> str:
+    """A setting's text with the secrets inside it removed (or replaced): a JSON document's secret fields,
+    a URL's password, and secret-named query parameters."""
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "[") and len(text) < 1_000_000:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            pass
+        else:
+            cleaned = masked(document) if replacement else without_secrets(document)
+            if cleaned != document:
+                return json.dumps(cleaned, ensure_ascii=False)
+    text = without_url_passwords(text, replacement)
+    if "=" in text and ("?" in text or "&" in text):
+        text = _QUERY_PARAMETER.sub(
+            lambda match: match["head"] + MASK if is_secret_name(match["name"]) and match["value"] else match[0], text
+        )
+    return text
+
+
+def _is_secret_pair(value: list) -> bool:
+    """`["smtp_password", "..."]`: a name/value pair written as a list."""
+    if len(value) != 2 or not isinstance(value[0], str) or isinstance(value[1], (dict, list)):
+        return False
+    return _PAIR_LIST_NAME.fullmatch(value[0]) is not None and is_secret_name(value[0])
+
+
+def without_value(value: Any, secret: str) -> Any:
+    """A copy of `value` without any entry or element whose text contains `secret` (the connector's own API key,
+    which the store's settings may hold under any name)."""
+    if not secret:
+        return value
+    if isinstance(value, dict):
+        return {key: without_value(item, secret) for key, item in value.items() if not (isinstance(item, str) and secret in item)}
+    if isinstance(value, list):
+        return [without_value(item, secret) for item in value if not (isinstance(item, str) and secret in item)]
+    return value
+
+
 def without_url_passwords(text: str, replacement: str = "") -> str:
     """`text` with the password of every URL's userinfo removed (or replaced); the rest of the URL is kept."""
     if "@" not in text:  # the common case, cheaply
@@ -76,9 +122,11 @@ def without_secrets(value: Any) -> Any:
         secret = _secret_fields(value)
         return {key: without_secrets(item) for key, item in value.items() if key not in secret}
     if isinstance(value, list):
+        if _is_secret_pair(value):
+            return value[:1]
         return [without_secrets(item) for item in value]
     if isinstance(value, str):
-        return without_url_passwords(value)
+        return _without_secrets_in_text(value, "")
     return value
 
 
@@ -96,9 +144,11 @@ def masked(value: Any) -> Any:
         secret = _secret_fields(value)
         return {key: MASK if key in secret else masked(item) for key, item in value.items()}
     if isinstance(value, list):
+        if _is_secret_pair(value):
+            return [value[0], MASK]
         return [masked(item) for item in value]
     if isinstance(value, str):
-        return without_url_passwords(value, MASK)
+        return _without_secrets_in_text(value, MASK)
     return value
 
 

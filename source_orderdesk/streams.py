@@ -27,7 +27,7 @@ from .api import (
 )
 from .config import OrderDeskConfig
 from .paging import OrderPager, PageRequest, offset_passes, utc_now_key
-from .redaction import mask_secrets_in_logged_bodies, without_secrets
+from .redaction import mask_secrets_in_logged_bodies, without_secrets, without_value
 from .rows import PARENT_COLUMNS, FieldError, OrderRows, Plan, as_list, as_map, compile_plan, preview
 from .timestamps import PayloadError, format_api_time, format_rfc3339, from_state_value, parse_api_time
 
@@ -393,6 +393,7 @@ class Store(StoreEndpoint):
         except FieldError:
             raise self._store_error(f"field settings is {self._json_kind(settings)}, not a map of names to values") from None
         row = without_secrets({**{key: value for key, value in store.items() if key != "folders"}, "settings": settings})
+        row = without_value(row, self.config.api_key)  # the key itself, whatever the setting that holds it is called
         yield self.plan(row)
 
 

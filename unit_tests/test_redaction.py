@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from source_orderdesk.redaction import MaskSecretsInLoggedBodies, masked_body, without_secrets
+from source_orderdesk.redaction import MaskSecretsInLoggedBodies, masked, masked_body, without_secrets
 
 SECRET = 'pa/ss"word-must-not-leak'
 STORE_BODY = json.dumps(
@@ -172,3 +172,23 @@ def test_given_a_secret_name_written_as_one_word_when_removing_secrets_then_it_i
 @pytest.mark.parametrize("name", ["keyword_search", "monkey_mode", "tokenized_titles", "passport_required", "company_name"])
 def test_given_a_harmless_name_that_contains_a_short_secret_word_when_removing_secrets_then_it_is_kept(name: str) -> None:
     assert without_secrets({name: "x"}) == {name: "x"}
+
+
+def test_given_secrets_written_inside_a_settings_text_when_removing_secrets_then_they_are_gone_and_the_text_kept() -> None:
+    settings = {
+        "integration_json": json.dumps({"password": SECRET, "region": "us"}),
+        "callback": f"https://x.example/hook?shop=4471&token={SECRET}",
+        "pairs": [["password", SECRET], ["region", "us"]],
+    }
+
+    cleaned = without_secrets(settings)
+
+    assert json.loads(cleaned["integration_json"]) == {"region": "us"}
+    assert cleaned["callback"] == "https://x.example/hook?shop=4471&token=****"
+    assert cleaned["pairs"] == [["password"], ["region", "us"]]
+    assert "must-not-leak" not in json.dumps(masked(settings))
+
+
+@pytest.mark.parametrize("name", ["bearer", "webhook_hmac", "password_salt", "pin"])
+def test_given_more_secret_words_when_removing_secrets_then_they_are_removed(name: str) -> None:
+    assert without_secrets({name: SECRET}) == {}

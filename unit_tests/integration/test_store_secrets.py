@@ -136,3 +136,25 @@ def test_given_secrets_outside_settings_in_pairs_and_in_urls_when_the_store_is_r
     }
     assert LEAK_MARK not in every_message_text(output)
     assert "Example Outfitters" in debug_log.getvalue() and LEAK_MARK not in debug_log.getvalue()
+
+
+def test_given_the_connectors_own_api_key_under_a_plain_name_when_the_store_is_read_then_it_is_not_in_the_record() -> None:
+    from .config import API_KEY
+
+    body = {
+        "status": "success",
+        "store": {
+            "id": "4471",
+            "name": "Shop",
+            "settings": {
+                "legacy_integration": API_KEY,
+                "notes": [f"key {API_KEY} for the old app", "keep me"],
+                "timezone": "UTC",
+            },
+        },
+    }
+    output = _read_store_and_folders(HttpResponse(json.dumps(body), 200), debug=False)
+
+    (row,) = records_of(output, "store")
+    assert row["settings"] == {"notes": ["keep me"], "timezone": "UTC"}
+    assert API_KEY not in every_message_text(output)

@@ -4,7 +4,7 @@
   `fast_retries=True` it runs the same entry point (`source_orderdesk.run.run`) through `python -c`,
   after replacing the `time` module seen by the CDK's retry loops (`backoff._sync` and the CDK's
   `rate_limiting`) with one whose `sleep` returns at once. Nothing else changes: the connector still
-  retries 8 times, paces itself with its own token bucket and talks HTTP to the sandbox. It only
+  retries as often as ever (MAX_RETRIES), paces itself with its own token bucket and talks HTTP to the sandbox. It only
   saves the minutes of exponential backoff a persistent fault costs.
 * `run_until_killed` runs a `read` with stdout piped and SIGKILLs it after its N-th line.
 * `read_in_process` runs a `read` through the same entry point in this process (property test only).

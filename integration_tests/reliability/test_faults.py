@@ -4,7 +4,7 @@ configuration problem; state emitted before a failure is safe to resume from.
 
 Transient faults that then succeed run through `python main.py` with its real backoff (each costs a
 second or a few). A persistent fault runs the same entry point with the retry loops' sleeps removed
-(`fast_retries`, see support.py): 8 retries with exponential backoff would otherwise take minutes.
+(`fast_retries`, see support.py): retries with exponential backoff would otherwise take minutes.
 Independent connector runs are started a few at a time (`run_parallel`) to bound the runtime.
 """
 

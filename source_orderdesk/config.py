@@ -161,7 +161,8 @@ def _folder_ids(value: Any) -> tuple[int, ...]:
         text = item.strip() if isinstance(item, str) else str(item)
         if not isinstance(item, (int, str)) or isinstance(item, bool) or not (text.isascii() and text.isdigit()):
             raise ConfigError(
-                f"The {_name('folder_ids')} must be numeric folder ids, e.g. [31201, 31202], but {item!r} is not a number. "
+                f"The {_name('folder_ids')} must be numeric folder ids, e.g. [31201, 31202], but {item!r} is not a folder id "
+                "(a whole number, without a sign). "
                 "The folders stream lists each folder's id."
             )
         ids.append(int(text))

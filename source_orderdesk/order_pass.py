@@ -36,7 +36,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from .paging import PagingError
 from .rows import OrderRows, Plan
 from .streams import Orders, later_cursor, start_key
-from .timestamps import PayloadError, api_time_key, format_api_time, parse_api_time
+from .timestamps import PayloadError, api_time_key, format_api_time, from_state_value, parse_api_time
 
 ORDER_IDS = "order_ids"
 ORDER_IDS_FIELDS = ("id", "date_updated", "folder_id")
@@ -104,6 +104,7 @@ class OrderPass:
         for table in self._tables:
             table.start = start_key(config, table.saved_cursor)
         end = self._orders.server_now()
+        self._warn_about_odd_saved_cursors(end)
         first = min(table.start for table in self._tables)
         self._logger.info(f"Reading orders updated from {first} to {end} UTC for {', '.join(self.table_names)}.")
         later: dict[str, list[str]] = {}  # tables that start after the pass does (another table sets its start)
@@ -144,6 +145,23 @@ class OrderPass:
         if listed is not None:
             yield from self._orders_changed_during_the_pass(end, listed, splitter)
         yield from self._states(checkpoint, final=True)
+
+    def _warn_about_odd_saved_cursors(self, end: str) -> None:
+        for table in self._tables:
+            if table.saved_cursor is None:
+                continue
+            saved = from_state_value(table.saved_cursor)
+            if saved is None:
+                self._logger.warning(
+                    f"The saved state of {table.name} ({str(table.saved_cursor)[:60]!r}) is not a date and time: "
+                    "reading it from the Start Date."
+                )
+            elif saved > end:
+                self._logger.warning(
+                    f"The saved state of {table.name} ({table.saved_cursor}) is later than Order Desk's clock ({end} UTC): "
+                    "no order can be newer, so none is read, and the state is kept (it never moves backwards). If the "
+                    "state is wrong, clear this stream's data in Airbyte (or edit the state) to sync it again."
+                )
 
     def _orders_changed_during_the_pass(self, end: str, listed: _ListedIds, splitter: OrderRows) -> Iterator[AirbyteMessage]:
         """order_ids must list every order that exists, but an order updated during the sync before the pass

@@ -230,7 +230,7 @@ def test_given_an_api_key_of_the_wrong_type_when_parsing_then_the_message_does_n
 
 @pytest.mark.parametrize("folder_ids", [["²"], ["-1"], [" "], ["31201.0"]])
 def test_given_folder_id_strings_that_are_not_plain_digits_when_parsing_then_they_are_refused(folder_ids: Any) -> None:
-    assert "is not a number" in _error(folder_ids=folder_ids).message
+    assert "is not a folder id (a whole number, without a sign)" in _error(folder_ids=folder_ids).message
 
 
 def _spec() -> ConnectorSpecification:

@@ -87,7 +87,7 @@ CASES: dict[str, Case] = {
     "missing store id": Case(_without("store_id"), ("store_id",)),
     "missing api key": Case(_without("api_key"), ("api_key",)),
     "folder ids not numbers": Case(
-        _with(folder_ids=["Shipped", "New"]), ("Folder IDs", "folder_ids", "'Shipped' is not a number")
+        _with(folder_ids=["Shipped", "New"]), ("Folder IDs", "folder_ids", "'Shipped' is not a folder id")
     ),
     "folder ids not a list": Case(_with(folder_ids="31201"), ("folder_ids", "list")),
     "config file not JSON": Case(lambda config: '{"store_id": "4471", "api_key": ', ("JSON",)),

@@ -314,6 +314,24 @@ class StateSafetyTest(TestCase):
         for stream in ORDER_STREAMS:
             assert states_of(output, stream)[-1] == {_cursor_key(stream): "2099-01-01T00:00:00Z"}
         assert output.errors == []
+        warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+        assert any("The saved state of orders (2099-01-01T00:00:00Z) is later than Order Desk's clock" in w for w in warnings)
+
+    @HttpMocker()
+    def test_given_a_saved_cursor_that_is_not_a_date_when_read_then_it_warns_and_reads_from_the_start_date(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build())
+        state = StateBuilder().with_stream_state("orders", {"date_updated": "abc"}).build()
+
+        output = read_source(ConfigBuilder().build(), catalog("orders"), state)
+
+        assert [record["id"] for record in records_of(output, "orders")] == ["1"]
+        warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+        assert any(
+            "The saved state of orders ('abc') is not a date and time: reading it from the Start Date." in w for w in warnings
+        )
 
     @HttpMocker()
     def test_given_a_first_sync_of_an_empty_store_when_read_then_a_final_state_is_still_emitted(

@@ -10,21 +10,10 @@ from pathlib import Path
 
 import duckdb
 
+from orderdesk_sandbox.tables import ORDER_TABLES
+
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = (
-    "orders",
-    "order_items",
-    "order_items_variation_list",
-    "order_checkout_data",
-    "order_metadata",
-    "order_discount_list",
-    "order_notes",
-    "order_shipments",
-    "order_ids",
-    "folders",
-    "store",
-    "inventory_items",
-)
+TABLES = (*ORDER_TABLES, "order_ids", "folders", "store", "inventory_items")
 ORDERS = 300
 
 

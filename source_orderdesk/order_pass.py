@@ -169,21 +169,26 @@ class OrderPass:
         order_ids only; the order tables get them next sync), window after window up to Order Desk's clock,
         until one window fits in one page: nothing in it could move past an unread page."""
         ids_table = next(table for table in self._tables if table.name == ORDER_IDS)
-        start = end
-        for _ in range(MAX_CHANGED_WINDOWS):
-            start = format_api_time(parse_api_time(start) + timedelta(seconds=1))
-            now = self._orders.server_now()
-            if now < start:
-                break
-            pages = 0
-            for page in self._orders.pages(start, now):
-                pages += 1
-                for order in page.orders:
-                    listed.defer(order)
-            start = now
-            if pages <= 1:
-                break
-        else:
+        start, settled = end, False
+        try:
+            for _ in range(MAX_CHANGED_WINDOWS):
+                start = format_api_time(parse_api_time(start) + timedelta(seconds=1))
+                now = self._orders.server_now()
+                if now < start:
+                    settled = True
+                    break
+                pages = 0
+                for page in self._orders.pages(start, now):
+                    pages += 1
+                    for order in page.orders:
+                        listed.defer(order)
+                start = now
+                if pages <= 1:
+                    settled = True
+                    break
+        except PagingError:  # the order tables are complete: this must not fail them
+            pass
+        if not settled:
             self._logger.warning(
                 "Orders kept changing while order_ids was read: orders changed in the last seconds are listed next sync."
             )

@@ -170,39 +170,39 @@ def _folder_ids(value: Any) -> tuple[int, ...]:
 
 
 def _api_url(value: Any) -> str:
-    if value in (None, ""):
+    if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT_API_URL
     if not isinstance(value, str):
         raise ConfigError(
             f"The {_name('api_url')} must be a URL in quotes; got {value!r}. Leave it empty to use {DEFAULT_API_URL}."
         )
     url = value.strip()
-    try:
-        parsed = urlparse(url)
-    except ValueError:  # e.g. an unclosed IPv6 bracket
-        raise ConfigError(
-            f"The {_name('api_url')} '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}."
-        ) from None
-    if parsed.password is not None or parsed.username is not None:
-        # Not quoted: it holds a password, and this message is shown and logged. Order Desk takes no credentials in
-        # the URL (the Store ID and API Key are sent as headers).
+    # Checked on the text, before anything quotes it: a user:password@ or a query may hold a secret, and these
+    # messages are shown and logged. Order Desk takes no credentials in the URL (the Store ID and API Key go in
+    # headers), and the connector appends the API's paths to this URL.
+    if "@" in url:
         raise ConfigError(
             f"The {_name('api_url')} must not hold a user name or password (user:password@). "
             f"Leave it empty to use {DEFAULT_API_URL}."
         )
-    if parsed.query or parsed.fragment or "?" in url or "#" in url:
-        # Not quoted either: a query may hold a key. The API's paths are appended to this URL.
+    if "?" in url or "#" in url:
         raise ConfigError(
             f"The {_name('api_url')} must not have a query (?…) or fragment (#…): the connector appends the API's "
             f"paths to it. Leave it empty to use {DEFAULT_API_URL}."
         )
+    not_http = f"The {_name('api_url')} '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}."
     try:
+        parsed = urlparse(url)
         parsed.port  # noqa: B018 - raises ValueError for a port that is not a number from 0 to 65535
         hostname = parsed.hostname
-    except ValueError:
-        raise ConfigError(f"The {_name('api_url')} '{url}' has no valid port. Leave it empty to use {DEFAULT_API_URL}.") from None
+    except ValueError as error:  # an unclosed IPv6 bracket, or a port out of range
+        if "port" in str(error).lower():
+            raise ConfigError(
+                f"The {_name('api_url')} '{url}' has no valid port. Leave it empty to use {DEFAULT_API_URL}."
+            ) from None
+        raise ConfigError(not_http) from None
     if parsed.scheme not in ("http", "https") or not hostname:
-        raise ConfigError(f"The {_name('api_url')} '{url}' is not an http(s) URL. Leave it empty to use {DEFAULT_API_URL}.")
+        raise ConfigError(not_http)
     return url
 
 

@@ -176,7 +176,13 @@ def test_given_an_api_url_that_urllib_cannot_split_when_parsing_then_a_config_er
 
 @pytest.mark.parametrize(
     "api_url",
-    ["http://user:SuperSecretPw@127.0.0.1:1/api/v2", "https://SuperSecretPw@sandbox.example.com/api/v2"],
+    [
+        "http://user:SuperSecretPw@127.0.0.1:1/api/v2",
+        "https://SuperSecretPw@sandbox.example.com/api/v2",
+        "http://user:SuperSecretPw@[::1/api/v2",  # not even parseable: still not quoted
+        "user:SuperSecretPw@127.0.0.1:18471/api/v2",
+        "http:/user:SuperSecretPw@127.0.0.1/api",
+    ],
 )
 def test_given_an_api_url_with_credentials_when_parsing_then_it_is_refused_without_repeating_them(api_url: str) -> None:
     message = _error(api_url=api_url).message
@@ -186,7 +192,12 @@ def test_given_an_api_url_with_credentials_when_parsing_then_it_is_refused_witho
 
 
 @pytest.mark.parametrize(
-    "api_url", ["http://127.0.0.1:1/api/v2?key=SuperSecretPw", "https://sandbox.example.com/api/v2#SuperSecretPw"]
+    "api_url",
+    [
+        "http://127.0.0.1:1/api/v2?key=SuperSecretPw",
+        "https://sandbox.example.com/api/v2#SuperSecretPw",
+        "http://[::1/api/v2?key=SuperSecretPw",
+    ],
 )
 def test_given_an_api_url_with_a_query_or_fragment_when_parsing_then_it_is_refused_without_repeating_it(api_url: str) -> None:
     message = _error(api_url=api_url).message
@@ -278,3 +289,7 @@ def test_given_the_spec_when_naming_settings_then_each_message_title_is_the_form
 
     assert set(properties) == set(SETTING_TITLES)
     assert all(properties[key]["title"].startswith(title) for key, title in SETTING_TITLES.items())
+
+
+def test_given_an_api_url_of_spaces_when_parsing_then_the_default_is_used() -> None:
+    assert _parse(api_url="   ").api_url == DEFAULT_API_URL

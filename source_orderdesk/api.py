@@ -23,7 +23,7 @@ from .rate_limit import retry_after_seconds
 # The CDK counts every kind of retry alike. Many retries, because a 429 from a bucket shared with other apps of
 # the store costs only its X-Retry-After (about a second); five minutes in all, so that exponential backoff on
 # server errors gives up after about as long as it did with 8.
-MAX_RETRIES = 30
+MAX_RETRIES = 100
 MAX_RETRY_SECONDS = 300
 # Order Desk can take many seconds to build a page of 500 large orders.
 REQUEST_TIMEOUT = (10, 120)

@@ -12,13 +12,14 @@ import json
 import logging
 import re
 from typing import Any, Optional, Union
+from urllib.parse import unquote
 
 # Whole words of a setting's name (split on `_`, `-`, spaces, digits and camelCase) that mark a secret.
 # A webhook URL (Slack's, say) lets anyone who has it post as the store, so it is a credential too.
 SECRET_WORDS = {
     "key", "apikey", "secret", "password", "passwd", "pwd", "pw", "pass", "passphrase", "token", "credential",
     "credentials", "auth", "authorization", "signature", "private", "smtp", "username", "login", "oauth", "cookie",
-    "session", "webhook", "bearer", "hmac", "salt", "pin",
+    "session", "webhook", "bearer", "hmac", "salt", "pin", "passcode", "pswd", "passwort", "jwt", "tkn", "sig",
 }  # fmt: skip
 _WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 # Names written as one lowercase word (`smtppassword`, `apitoken`) have no word boundary to split on: these
@@ -28,11 +29,11 @@ SECRET_STEMS = re.compile(
     r"|apitoken|accesstoken|authtoken|refreshtoken|sessiontoken|bearertoken"
 )
 # The fields that name a pair's secret (`key` is then a name, not a secret), and the field that holds it.
-_PAIR_NAME_FIELDS = ("name", "key")
+_PAIR_NAME_FIELDS = ("name", "key", "label", "field")
 _PAIR_VALUE_FIELD = "value"
-# scheme://user:password@host, also with JSON's escaped slashes (`https:\/\/`); the password is the last
+# [scheme:]//user:password@host, also with JSON's escaped slashes (`https:\/\/`); the password is the last
 # run before an `@` that ends the userinfo (a password may hold an unescaped `@`, as browsers accept).
-_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*:(?:\\?/){2}[^\s/\\?#@:\"'<>]*):[^\s/\\?#\"'<>]*@")
+_URL_PASSWORD = re.compile(r"(?P<head>(?:\b[A-Za-z][A-Za-z0-9+.-]*:)?(?:\\?/){2}[^\s/\\?#@:\"'<>]*):[^\s/\\?#\"'<>]*@")
 
 
 def is_secret_name(name: str) -> bool:
@@ -64,7 +65,9 @@ def _secret_fields(value: dict) -> set:
 
 
 # A URL's query parameter, e.g. `?token=...`: its value is masked when its name is secret-looking.
-_QUERY_PARAMETER = re.compile(r"(?P<head>[?&](?P<name>[A-Za-z0-9_.\-\[\]]{1,100})=)(?P<value>[^&#\s]*)")
+# Also at the start of a text (`password=...&user=bob`), in a fragment (`#access_token=`) and after `&amp;`;
+# a percent-encoded name (`api%5Fkey`) is decoded before it is judged.
+_QUERY_PARAMETER = re.compile(r"(?P<head>(?:^|[?&#;])(?P<name>[A-Za-z0-9_.%\-\[\]]{1,100})=)(?P<value>[^&#\s]*)")
 # The name of a pair written as a list: a setting's name, not a sentence.
 _PAIR_LIST_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,99}")
 
@@ -72,10 +75,10 @@ _PAIR_LIST_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,99}")
 def _without_secrets_in_text(text: str, replacement: str) -> str:
     """A setting's text with the secrets inside it removed (or replaced): a JSON document's secret fields,
     a URL's password, and secret-named query parameters."""
-    stripped = text.lstrip()
+    stripped = text.lstrip("\ufeff \t\r\n")  # a byte order mark too
     if stripped[:1] in ("{", "[") and len(text) < 1_000_000:
         try:
-            document = json.loads(text)
+            document = json.loads(stripped)
         except ValueError:
             pass
         else:
@@ -83,9 +86,9 @@ def _without_secrets_in_text(text: str, replacement: str) -> str:
             if cleaned != document:
                 return json.dumps(cleaned, ensure_ascii=False)
     text = without_url_passwords(text, replacement)
-    if "=" in text and ("?" in text or "&" in text):
+    if "=" in text:
         text = _QUERY_PARAMETER.sub(
-            lambda match: match["head"] + MASK if is_secret_name(match["name"]) and match["value"] else match[0], text
+            lambda match: match["head"] + MASK if match["value"] and is_secret_name(unquote(match["name"])) else match[0], text
         )
     return text
 

@@ -192,3 +192,33 @@ def test_given_secrets_written_inside_a_settings_text_when_removing_secrets_then
 @pytest.mark.parametrize("name", ["bearer", "webhook_hmac", "password_salt", "pin"])
 def test_given_more_secret_words_when_removing_secrets_then_they_are_removed(name: str) -> None:
     assert without_secrets({name: SECRET}) == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("password=LEAK&user=bob", "password=****&user=bob"),
+        ("https://x.example/cb#access_token=LEAK", "https://x.example/cb#access_token=****"),
+        ("https://x.example/?a=1&amp;token=LEAK", "https://x.example/?a=1&amp;token=****"),
+        ("https://x.example/?api%5Fkey=LEAK", "https://x.example/?api%5Fkey=****"),
+        ("//bob:LEAK@ftp.example.com/", "//bob@ftp.example.com/"),
+    ],
+)
+def test_given_a_secret_in_a_query_fragment_or_scheme_relative_url_when_removing_secrets_then_only_it_goes(
+    text: str, kept: str
+) -> None:
+    assert without_secrets({"setting": text}) == {"setting": kept}
+
+
+def test_given_json_text_with_a_byte_order_mark_or_a_pair_named_by_label_when_removing_secrets_then_the_secret_goes() -> None:
+    cleaned = without_secrets(
+        {"doc": '\ufeff{"password": "LEAK", "region": "us"}', "pair": {"label": "API key", "value": "LEAK"}}
+    )
+
+    assert json.loads(cleaned["doc"]) == {"region": "us"}
+    assert cleaned["pair"] == {"label": "API key"}
+
+
+@pytest.mark.parametrize("name", ["passcode", "jwt", "pswd", "access_tkn", "Passwort", "sas_sig"])
+def test_given_yet_more_secret_words_when_removing_secrets_then_they_are_removed(name: str) -> None:
+    assert without_secrets({name: SECRET}) == {}

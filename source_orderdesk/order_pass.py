@@ -77,6 +77,12 @@ class OrderPass:
         for configured, plan, cursor_field in selected:
             saved = state_manager.get_stream_state(configured.stream.name, configured.stream.namespace) or {}
             incremental = configured.sync_mode == SyncMode.incremental
+            if incremental and saved and cursor_field not in saved:
+                held = ", ".join(map(repr, saved))
+                logger.warning(
+                    f"The saved state of {configured.stream.name} has no {cursor_field!r} (it holds {held}): "
+                    "reading it from the Start Date."
+                )
             self._tables.append(SelectedTable(configured, plan, cursor_field, saved.get(cursor_field) if incremental else None))
         self.error: Optional[AirbyteTracedException] = None
 

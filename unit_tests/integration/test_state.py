@@ -318,6 +318,20 @@ class StateSafetyTest(TestCase):
         assert any("The saved state of orders (2099-01-01T00:00:00Z) is later than Order Desk's clock" in w for w in warnings)
 
     @HttpMocker()
+    def test_given_a_saved_state_without_the_cursor_field_when_read_then_it_warns_and_reads_from_the_start_date(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build())
+        state = StateBuilder().with_stream_state("orders", {"order_date_updated": "2024-03-05T14:00:00Z"}).build()
+
+        output = read_source(ConfigBuilder().build(), catalog("orders"), state)
+
+        assert [record["id"] for record in records_of(output, "orders")] == ["1"]
+        warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+        assert any("The saved state of orders has no 'date_updated' (it holds 'order_date_updated')" in w for w in warnings)
+
+    @HttpMocker()
     def test_given_a_saved_cursor_that_is_not_a_date_when_read_then_it_warns_and_reads_from_the_start_date(
         self, http_mocker: HttpMocker
     ) -> None:

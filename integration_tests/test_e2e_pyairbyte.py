@@ -203,7 +203,7 @@ def test_given_two_syncs_with_changes_when_live_current_rows_are_selected_then_e
 def test_given_two_syncs_with_changes_when_live_current_rows_are_selected_then_every_value_equals_a_fresh_full_sync(run: Run):
     # Keys alone would not show a row left at an older version: compare every column with a new cache synced once.
     for table in ORDER_TABLES:
-        live = _table_rows(run.pipeline, table, _live_sql(table, CURRENT, "c.*" if table != "orders" else "o.*"))
+        live = _table_rows(run.pipeline, table, _live_sql(table, CURRENT, "c.*"))
         assert live == run.fresh[table], f"{table}: {len(live - run.fresh[table])} rows differ from a fresh sync"
     assert run.fresh["orders"], "the comparison is not vacuous"
 

@@ -261,10 +261,14 @@ class _ListedIds:
 
     def deferred_not_listed(self) -> list[Mapping[str, Any]]:
         """The held-back orders of which no version was listed; one scan of the listed ids."""
-        wanted = {number for number in map(_as_number, self._deferred) if number is not None}
+        numbers = {order_id: _as_number(order_id) for order_id in self._deferred}
+        wanted = {number for number in numbers.values() if number is not None}
         found = {number for number in self._numbers if number in wanted} if wanted else set()
-        listed = found | self._others
-        return [row for order_id, row in self._deferred.items() if order_id not in listed and _as_number(order_id) not in listed]
+        return [
+            row
+            for order_id, row in self._deferred.items()
+            if not (order_id in self._others if numbers[order_id] is None else numbers[order_id] in found)
+        ]
 
 
 def _as_number(order_id: str) -> Optional[int]:

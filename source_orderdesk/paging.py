@@ -195,8 +195,10 @@ class OrderPager:
             raise RuntimeError("no request is pending")
         page_limit = min(self._page_size, limit or self._page_size)
         keys = [api_time_key(order.get("date_updated"), order) for order in orders]
-        if keys and not self._warned_outside and (min(keys) < request.start or max(keys) > request.end):
-            self._warn_outside_window(request, min(keys), max(keys))
+        if keys and not self._warned_outside:
+            earliest, latest = min(keys), max(keys)
+            if earliest < request.start or latest > request.end:
+                self._warn_outside_window(request, earliest, latest)
         if self._mode == KEYSET:
             return self._accept_keyset(request, orders, keys, total_records, page_limit)
         if self._mode == SORT_PROBE:
@@ -402,22 +404,14 @@ class OrderPager:
             self.checkpoint = key
 
 
-def _is_last_page(offset: int, returned: int, total: Optional[int], page_limit: int) -> bool:
+def _is_last_page(offset: int, returned: int, total: Optional[int], page_limit: Optional[int]) -> bool:
+    """Whether a page ends its list. Without a total, a page is short only against the limit Order Desk
+    applied (it may cap the one asked for, undocumented); with that unknown too (None), read on to an empty page."""
     if returned == 0:
         return True
     if total is not None:
         return offset + returned >= total
-    return returned < page_limit
-
-
-def _is_last_offset_page(offset: int, returned: int, total: Optional[int], echoed_limit: Optional[int]) -> bool:
-    if returned == 0:
-        return True
-    if total is not None:
-        return offset + returned >= total
-    # Without a total, a page is short only against the limit Order Desk says it applied: it may cap the
-    # one asked for (undocumented). Without either, read on to an empty page.
-    return echoed_limit is not None and returned < echoed_limit
+    return page_limit is not None and returned < page_limit
 
 
 def _order_id(order: Mapping[str, Any]) -> str:
@@ -459,7 +453,7 @@ def offset_passes(
             rows, total, limit = fetch(offset)
             yield rows
             returned.update(key(row) for row in rows)
-            if _is_last_offset_page(offset, len(rows), total, limit):
+            if _is_last_page(offset, len(rows), total, limit):
                 break
             offset += len(rows)
         size_at_end = total if total is not None else offset + len(rows)

@@ -12,8 +12,9 @@ row at the next page boundary is never returned. So offsets are avoided:
   `_SecondReads`). Past seconds only lose rows (an update moves an order to "now"), so while orders
   keep leaving, each pass shrinks the second and passes go on; only passes in which it did not shrink
   count towards giving up.
-* window mode (fallback): if Order Desk ever ignores `order_by` (undocumented behaviour), the range
-  is cut into windows that each fit in one page, where order does not matter.
+* window mode (fallback): if Order Desk ever ignores `order_by` (whether it honours `date_updated` is
+  undocumented), the range is cut into date windows of a few pages each. A window is a past range too,
+  so it is paged by offset and proven complete exactly as a bulk second is; order does not matter.
 
 Timestamps are Order Desk's `YYYY-MM-DD HH:MM:SS` UTC strings, which sort like the times they name.
 """
@@ -21,6 +22,7 @@ Timestamps are Order Desk's `YYYY-MM-DD HH:MM:SS` UTC strings, which sort like t
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
@@ -29,7 +31,10 @@ from .timestamps import api_time_key, format_api_time, parse_api_time
 
 SECOND = timedelta(seconds=1)
 MAX_PASSES_OVER_ONE_SECOND = 10
-# Window mode aims below a full page, so that a window grown from a sparse stretch still fits.
+# Window mode aims at WINDOW_PAGES pages, so that part-filled last pages are a small share of the requests,
+# and narrows a window that holds more than twice that, since an order leaving mid-read costs a re-read of
+# up to the whole window. Without total_records a window must fit one page, and aims below a full one.
+WINDOW_PAGES = 8
 WINDOW_FILL = 0.8
 
 KEYSET, SECOND_PASS, WINDOW, SORT_PROBE = "keyset", "second", "window", "sort probe"
@@ -216,8 +221,8 @@ class OrderPager:
     def _accept_keyset(self, request: PageRequest, orders, keys, total, page_limit) -> list:
         is_last = _is_last_page(0, len(orders), total, page_limit)
         if not is_last and any(a > b for a, b in zip(keys, keys[1:])):
-            self._logger.warning("Order Desk did not sort orders by date_updated; reading in windows that fit one page instead.")
-            self._start_window_mode(request.start, total or len(orders))
+            self._logger.warning("Order Desk did not sort orders by date_updated; reading in date windows instead.")
+            self._start_window_mode(request.start, total, len(orders))
             return []
         fresh = self._drop_boundary_repeats(orders, keys)
         if is_last:
@@ -226,7 +231,8 @@ class OrderPager:
             return fresh
         if keys[0] == keys[-1]:
             # The whole page is one second, and there is more: page that second by offset.
-            self._start_second_mode(keys[0], already_seen={_order_id(o) for o in orders} | self._boundary_ids_at(keys[0]))
+            seen = {_order_id(o) for o in orders} | self._boundary_ids_at(keys[0])
+            self._start_second_mode(keys[0], keys[0], already_seen=seen)
             self._range_total = total
             checkpoint = None
         else:
@@ -249,7 +255,7 @@ class OrderPager:
         second that is not the page's first (the default order gives that one twice)? And is there no
         order before the page's first second (the default order, newest first, starts past the oldest)?
         The descending answer's total says that for free when it equals the page's; else one more order
-        is asked for. Any other answer means the range is read in windows that each fit one page."""
+        is asked for. Any other answer means the range is read in date windows."""
         versions = {(_order_id(o), k) for o, k in zip(orders, keys)}
         floor = None
         if keys[0] > request.start:
@@ -287,12 +293,12 @@ class OrderPager:
 
     def _sort_not_confirmed(self, probe: _Probe) -> list:
         self._logger.warning(
-            "Could not confirm that Order Desk sorts orders by date_updated; reading in windows that each fit "
-            "one page instead (slower; nothing is skipped)."
+            "Could not confirm that Order Desk sorts orders by date_updated; reading in date windows instead "
+            "(nothing is skipped)."
         )
         self._boundary_second, self._boundary_ids = None, set()
         self._handed_out |= probe.versions  # the probed page went out already; don't hand it out again
-        self._start_window_mode(probe.start, probe.range_total or len(probe.versions))
+        self._start_window_mode(probe.start, probe.range_total, len(probe.versions))
         return []
 
     def _drop_boundary_repeats(self, orders, keys) -> list:
@@ -306,7 +312,8 @@ class OrderPager:
 
     # second mode
 
-    def _start_second_mode(self, second: str, already_seen: set[str]) -> None:
+    def _start_second_mode(self, start: str, end: str, already_seen: set[str]) -> None:
+        """Reads [start, end] by offset until proven complete: one bulk second, or one window in window mode."""
         self._resume_mode = self._mode
         self._mode = SECOND_PASS
         self._second_ids = already_seen
@@ -316,7 +323,7 @@ class OrderPager:
         # Within one second every order has the same date_updated, so sort by id: ties under an offset
         # come back in the same order on every page, as far as Order Desk honours `order_by` at all.
         sort = "id" if self._resume_mode == KEYSET else None
-        self._request = PageRequest(second, second, 0, sort)
+        self._request = PageRequest(start, end, 0, sort)
 
     def _accept_second(self, request: PageRequest, orders, total, page_limit) -> list:
         ids = [_order_id(o) for o in orders]
@@ -335,9 +342,9 @@ class OrderPager:
             else:
                 self._request = PageRequest(request.start, request.end, request.offset + len(orders), request.sort)
             return fresh
-        self._advance_checkpoint(request.start)
+        self._advance_checkpoint(request.end)
         self._boundary_second, self._boundary_ids = None, set()
-        after = format_api_time(parse_api_time(request.start) + SECOND)
+        after = format_api_time(parse_api_time(request.end) + SECOND)
         self._mode = self._resume_mode
         # Orders only ever leave a past window, so if the second alone holds as many orders as the
         # whole range did when the second was reached, nothing follows it.
@@ -345,6 +352,8 @@ class OrderPager:
         if after > self._end or nothing_after:
             self._request = None
         elif self._mode == WINDOW:
+            if request.start != request.end or (self._reads.lowest or 0) <= self._page_size:  # not a bulk second
+                self._fit_window_span(request, self._reads.lowest, True)
             self._request = self._window_from(after)
         else:
             self._request = PageRequest(after, self._end)
@@ -360,44 +369,71 @@ class OrderPager:
         if not self._pass_shrank:
             self._idle_passes += 1
         if self._idle_passes >= MAX_PASSES_OVER_ONE_SECOND:
+            where = "that second" if request.start == request.end else "those dates"
             raise PagingError(
-                f"The orders updated at {request.start} UTC kept changing while they were read ({self._passes} passes, "
-                f"{self._idle_passes} of them without an order leaving that second). Run the sync again later."
+                f"The orders updated {_span_text(request)} UTC kept changing while they were read ({self._passes} passes, "
+                f"{self._idle_passes} of them without an order leaving {where}). Run the sync again later."
             )
         self._passes += 1
         self._pass_shrank = False
-        self._logger.info(f"Orders at {request.start} UTC changed while being read; reading that second again.")
+        self._logger.info(f"Orders updated {_span_text(request)} UTC changed while being read; reading them again.")
         self._request = PageRequest(request.start, request.end, 0, request.sort)
 
     # window mode
 
-    def _start_window_mode(self, start: str, total_in_range: int) -> None:
+    def _window_target(self, totals: bool) -> float:
+        """The orders a window aims at: a few pages when answers carry total_records, else below one page."""
+        return self._page_size * (WINDOW_PAGES if totals else WINDOW_FILL)
+
+    def _start_window_mode(self, start: str, total_in_range: Optional[int], returned: int) -> None:
         self._mode = WINDOW
         span = parse_api_time(self._end) - parse_api_time(start) + SECOND
-        self._window_span = max(SECOND, span * (WINDOW_FILL * self._page_size / max(total_in_range, 1)))
+        orders = max(total_in_range if total_in_range is not None else returned, 1)
+        self._window_span = max(SECOND, span * (self._window_target(total_in_range is not None) / orders))
         self._request = self._window_from(start)
 
     def _window_from(self, start: str) -> PageRequest:
         end = min(format_api_time(parse_api_time(start) + self._window_span - SECOND), self._end)
         return PageRequest(start, max(start, end), 0, sort=None)
 
+    def _fit_window_span(self, request: PageRequest, count: Optional[int], totals: bool) -> None:
+        """Sizes the next window as dense as the one just read, up to four times its span. Without totals, a
+        window that fit one page is not narrowed: it may have held just below a page, and the next one too."""
+        span = parse_api_time(request.end) - parse_api_time(request.start) + SECOND
+        growth = 4.0 if not count else min(4.0, max(0.25 if totals else 1.0, self._window_target(totals) / count))
+        self._window_span = max(SECOND, span * growth)
+
     def _accept_window(self, request: PageRequest, orders, keys, total, page_limit) -> list:
         # Without a total, only a short page proves the window fit in it.
         count = total if total is not None else (len(orders) if len(orders) < page_limit else None)
         if count is not None and len(orders) >= count:
             self._advance_checkpoint(request.end)
-            growth = 4.0 if count == 0 else min(4.0, max(1.0, WINDOW_FILL * self._page_size / count))
-            self._window_span = max(SECOND, self._window_span * growth)
+            self._fit_window_span(request, count, total is not None)
             after = format_api_time(parse_api_time(request.end) + SECOND)
             self._request = None if after > self._end else self._window_from(after)
             return self._drop_boundary_repeats(orders, keys)
-        if request.start == request.end:
-            self._start_second_mode(request.start, already_seen=self._boundary_ids_at(request.start))
-            return []
-        shrink = WINDOW_FILL * page_limit / count if count else 0.5
-        self._window_span = max(SECOND, self._window_span * shrink)
-        self._request = self._window_from(request.start)
+        if request.start == request.end or (total is not None and total <= 2 * self._window_target(True)):
+            # Read on by offset, as a bulk second is read; this page is the first of that reading.
+            self._start_second_mode(request.start, request.end, already_seen=self._boundary_ids_at(request.start))
+            return self._accept_second(request, orders, total, page_limit)
+        self._request = PageRequest(request.start, self._narrowed_end(request, keys, count), 0, sort=None)
         return []
+
+    def _narrowed_end(self, request: PageRequest, keys: Sequence[str], count: Optional[int]) -> str:
+        """Where to end a window that held too many orders. Its page is a sample of it, in Order Desk's default
+        order (newest added first), so the sample's dates lean late and only a crowd in it is evidence: a second
+        holding a quarter of the page is a bulk second, and the window is cut just before it (or is that second
+        alone). Otherwise the window is halved, which also crosses long stretches without orders quickly. Without
+        a total, the windows after it start as narrow. Always strictly inside the window, so narrowing ends."""
+        start, end = parse_api_time(request.start), parse_api_time(request.end)
+        crowded, crowd = Counter(keys).most_common(1)[0] if keys else (None, 0)
+        if count is not None and crowd * 4 >= len(keys) > 0:
+            cut = parse_api_time(crowded) - SECOND
+        else:
+            cut = start + (end - start) / 2
+            if count is None:
+                self._window_span = max(SECOND, (end - start + SECOND) / 2)
+        return format_api_time(max(start, min(cut, end - SECOND)))
 
     def _advance_checkpoint(self, key: Optional[str]) -> None:
         if key is not None and (self.checkpoint is None or key > self.checkpoint):
@@ -412,6 +448,10 @@ def _is_last_page(offset: int, returned: int, total: Optional[int], page_limit: 
     if total is not None:
         return offset + returned >= total
     return page_limit is not None and returned < page_limit
+
+
+def _span_text(request: PageRequest) -> str:
+    return f"at {request.start}" if request.start == request.end else f"from {request.start} to {request.end}"
 
 
 def _order_id(order: Mapping[str, Any]) -> str:

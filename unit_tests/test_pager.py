@@ -550,7 +550,7 @@ def test_given_a_read_order_is_updated_mid_paging_when_paging_then_no_other_orde
 # --- the API ignores order_by: window mode --------------------------------------------------------
 
 
-def test_given_the_api_ignores_order_by_when_paging_then_it_falls_back_to_windows_that_fit_one_page() -> None:
+def test_given_the_api_ignores_order_by_when_paging_then_it_falls_back_to_unsorted_date_windows() -> None:
     seconds = [(n * 37) % 600 for n in range(40)]  # 40 orders spread over 10 minutes, ids unrelated to time
     api = FakeOrderDesk(store(*seconds), honours_order_by=False)
     pager = OrderPager(at(0), at(599), page_size=10)
@@ -565,6 +565,35 @@ def test_given_the_api_ignores_order_by_when_paging_then_it_falls_back_to_window
     assert all(start <= end for start, end in windows)
 
 
+def test_given_the_api_ignores_order_by_and_a_large_store_when_paging_then_requests_stay_within_a_tenth_of_the_pages() -> None:
+    # 2,000 orders over a month, sorted by nothing useful, 50 a page: windows of several pages read by offset
+    # waste only their part-filled last pages (one-page windows would take a quarter more requests).
+    rng = random.Random(7)
+    seconds = [rng.randrange(30 * 86_400) for _ in range(2_000)]
+    api = FakeOrderDesk(store(*seconds), honours_order_by=False)
+
+    run = drain(OrderPager(at(0), at(30 * 86_400 - 1), page_size=50), api, limit=50)
+
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 2_001)]
+    assert len(run.requests) <= 1.1 * 2_000 / 50 + 2
+    assert any(r.offset > 0 and r.start != r.end for r in run.requests), "a window of several pages was read by offset"
+
+
+def test_given_the_api_ignores_order_by_and_bulk_seconds_when_paging_then_each_costs_few_extra_requests() -> None:
+    # A second holding far more orders than a window aims at is cut out of its window (the overflowing page shows
+    # it), read on its own by offset, and the windows after it are as wide as before.
+    rng = random.Random(3)
+    # A window aims at 8 pages (400 orders) and is narrowed past 800.
+    seconds = [rng.randrange(30 * 86_400) for _ in range(1_000)] + [400_000] * 1_500 + [1_900_000] * 900
+    api = FakeOrderDesk(store(*seconds), honours_order_by=False)
+
+    run = drain(OrderPager(at(0), at(30 * 86_400 - 1), page_size=50), api, limit=50)
+
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 3_401)]
+    assert len(run.requests) <= 1.1 * 3_400 / 50 + 2 + 2 * 2  # two narrowings per bulk second at most
+    assert any(r.start == r.end == at(400_000) and r.offset > 0 for r in run.requests)
+
+
 def test_given_the_api_ignores_order_by_when_the_first_page_is_discarded_then_nothing_from_it_is_handed_out() -> None:
     pager = OrderPager(START, END, page_size=2)
 
@@ -576,13 +605,15 @@ def test_given_the_api_ignores_order_by_when_the_first_page_is_discarded_then_no
     assert pager.next_request.start == START
 
 
-def test_given_window_mode_and_a_second_with_more_orders_than_a_page_when_paging_then_it_is_paged_by_offset_unsorted() -> None:
-    api = FakeOrderDesk({**store(5, 5, 5, 5, 5), "6": at(1), "7": at(20)}, honours_order_by=False)
+def test_given_window_mode_and_a_second_with_more_orders_than_a_window_when_paging_then_it_is_paged_by_offset_unsorted() -> None:
+    # A window aims at 8 pages (16 orders at 2 a page) and one over 32 orders is narrowed: the 40 orders of
+    # second 5 end up as a window of their own.
+    api = FakeOrderDesk({**store(*[5] * 40), "41": at(1), "42": at(20)}, honours_order_by=False)
 
     run = drain(OrderPager(at(0), at(30), page_size=2), api, limit=2)
 
-    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 8)]
-    assert len(run.ids) == 7
+    assert sorted(run.ids, key=int) == [str(n) for n in range(1, 43)]
+    assert len(run.ids) == 42
     assert any(r.start == r.end == at(5) and r.offset > 0 and r.sort is None for r in run.requests)
 
 
@@ -919,6 +950,41 @@ def test_given_the_api_ignores_order_by_and_orders_updated_mid_sync_when_paging_
     # that same second (ambiguous) leads to one more probe at the next full keyset page.
     first_window = next((n for n, r in enumerate(run.requests) if r.sort is None), len(run.requests))
     assert not [r for r in run.requests[first_window:] if r.descending]
+    for checkpoint, handed_out in run.progress:
+        if checkpoint is not None:
+            before_checkpoint = {order_id for order_id in never_updated if orders[order_id] < checkpoint}
+            assert before_checkpoint <= set(handed_out)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seconds=st.lists(st.integers(min_value=0, max_value=3_600), min_size=40, max_size=150),
+    bulk=st.lists(st.integers(min_value=0, max_value=3_600), max_size=3),
+    page_size=st.integers(min_value=2, max_value=4),
+    updates=st.lists(st.tuples(st.integers(0, 60), st.integers(1, 200)), max_size=12),
+)
+def test_given_the_api_ignores_order_by_and_windows_are_narrowed_while_orders_change_when_paging_then_none_is_lost(
+    seconds: List[int], bulk: List[int], page_size: int, updates: List[tuple]
+) -> None:
+    # Stores several times larger than a window (8 pages), with seconds larger than one, so that windows are
+    # narrowed, bulk seconds read alone and windows read by offset while orders leave them.
+    orders = store(*seconds, *[second for second in bulk for _ in range(40)])
+    planned: Dict[int, List[str]] = {}
+    for query_index, order_number in updates:
+        planned.setdefault(query_index, []).append(str(order_number))
+
+    def apply_updates(api: FakeOrderDesk, query_index: int) -> None:
+        for order_id in planned.get(query_index, []):
+            if order_id in api.orders:
+                api.update(order_id)
+
+    api = FakeOrderDesk(dict(orders), honours_order_by=False, before_query=apply_updates)
+
+    run = drain(OrderPager(at(0), at(3_600), page_size=page_size), api, limit=page_size, max_requests=5_000)
+
+    never_updated = {order_id for order_id, updated in api.orders.items() if updated != AFTER_THE_SYNC}
+    assert never_updated <= set(run.ids)
+    assert len(run.ids) == len(set(run.ids))
     for checkpoint, handed_out in run.progress:
         if checkpoint is not None:
             before_checkpoint = {order_id for order_id in never_updated if orders[order_id] < checkpoint}

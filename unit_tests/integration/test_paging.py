@@ -431,17 +431,17 @@ class SortProbeTest(TestCase):
             .build(),
         )
         mock_sort_probe(http_mocker, "2024-03-06 11:59:10", end, a_bare_order("3", "2024-03-06 11:59:10"), total_records=3)
-        # windows that fit 80% of a page: 61 s x 0.8 x 2 / 3 orders, about 32 s, from the first page's start
+        # A window aims at 8 pages (16 orders), so the range's 3 orders make one window, read by offset.
         http_mocker.get(
-            _orders(start=start, end="2024-03-06 11:59:31", limit=2).unsorted().build(),
-            orders_page(a_bare_order("3", "2024-03-06 11:59:10"), a_bare_order("1", "2024-03-06 11:59:05"))
-            .with_total_records(2)
+            _orders(start=start, end=end, limit=2).unsorted().build(),
+            orders_page(a_bare_order("3", "2024-03-06 11:59:10"), a_bare_order("2", "2024-03-06 11:59:50"))
+            .with_total_records(3)
             .with_limit(2)
             .build(),
         )
         http_mocker.get(
-            _orders(start="2024-03-06 11:59:32", end=end, limit=2).unsorted().build(),
-            orders_page(a_bare_order("2", "2024-03-06 11:59:50")).with_total_records(1).with_limit(2).build(),
+            _orders(start=start, end=end, limit=2, offset=2).unsorted().build(),
+            orders_page(a_bare_order("1", "2024-03-06 11:59:05")).with_total_records(3).with_limit(2).build(),
         )
 
         output = read_source(ConfigBuilder().with_start_date("2024-03-06T11:59:00Z").with_page_size(2).build(), catalog("orders"))

@@ -44,6 +44,14 @@ class ConfigError(AirbyteTracedException):
     def __init__(self, message: str) -> None:
         super().__init__(message=message, internal_message=message, failure_type=FailureType.config_error)
 
+    def masking(self, *secrets: Any) -> ConfigError:
+        """This error with each secret (a string) in its message replaced by ****."""
+        message = self.message
+        for secret in secrets:
+            if isinstance(secret, str) and secret.strip():
+                message = message.replace(secret.strip(), "****")
+        return self if message == self.message else ConfigError(message)
+
 
 @dataclass(frozen=True)
 class OrderDeskConfig:

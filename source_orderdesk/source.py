@@ -22,6 +22,7 @@ from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.streams import Stream
 from airbyte_cdk.sources.utils.schema_helpers import split_config
+from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as stream_status_message
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -32,6 +33,9 @@ from .rate_limit import OrderDeskAPIBudget
 from .streams import ORDER_TABLES, Folders, InventoryItems, Orders, OrderTable, Store, StoreAnswer
 
 CHECK_MAX_RETRIES = 1
+# `GET /test` and `GET /store` are small and quick: a user waiting on "Test connection" should hear of a server
+# that hangs within about a minute (two tries), not after the four minutes a sync allows for a page of orders.
+CHECK_REQUEST_TIMEOUT = (10, 25)
 
 
 class SyncFailed(AirbyteTracedException):
@@ -87,7 +91,8 @@ class SourceOrderdesk(AbstractSource):
         try:
             OrderDeskConfig.from_mapping(trimmed)
         except ConfigError as error:
-            self._config_error = error
+            # A key pasted into another setting would be quoted back as that setting's bad value.
+            self._config_error = error.masking(trimmed.get("api_key"), config.get("api_key"))
             return stand_in(trimmed)
         self._config_error = None
         return in_spec_types(trimmed)
@@ -98,12 +103,14 @@ class SourceOrderdesk(AbstractSource):
         return OrderDeskConfig.from_mapping(config)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        """As the CDK's, but the message is shown as written (the CDK shows a returned message's repr)."""
+        """As the CDK's, but the message is shown as written (the CDK shows a returned message's repr), and with
+        the secrets the CDK masks in logs masked here too: a connection status is not a log line."""
         ok, message = self.check_connection(logger, config)
         if ok:
             return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+        message = filter_secrets(str(message))
         logger.error(f"Check failed: {message}")
-        return AirbyteConnectionStatus(status=Status.FAILED, message=str(message))
+        return AirbyteConnectionStatus(status=Status.FAILED, message=message)
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[str]]:
         """Calls `GET /test`, which succeeds only with valid credentials, and `GET /store` if folders are chosen."""
@@ -113,6 +120,7 @@ class SourceOrderdesk(AbstractSource):
             return False, error.message
         budget = OrderDeskAPIBudget()
         orders = Orders(parsed, budget, max_retries=CHECK_MAX_RETRIES)  # fail fast: a user is waiting
+        orders.request_timeout = CHECK_REQUEST_TIMEOUT
         try:
             body = orders.get_json("test")
         except AirbyteTracedException as error:
@@ -124,7 +132,9 @@ class SourceOrderdesk(AbstractSource):
         if str(body.get("status", "")).lower() != "success":
             return False, f"{CREDENTIALS_HINT} (Order Desk said: {body.get('message', 'no message')})"
         if parsed.folder_ids:
-            return _check_folders(parsed, Folders(parsed, budget, max_retries=CHECK_MAX_RETRIES))
+            folders = Folders(parsed, budget, max_retries=CHECK_MAX_RETRIES)
+            folders.request_timeout = CHECK_REQUEST_TIMEOUT
+            return _check_folders(parsed, folders)
         return True, None
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
@@ -201,9 +211,9 @@ class SourceOrderdesk(AbstractSource):
 
         if failures:
             first = next(iter(failures.values()))
-            raise SyncFailed(
-                message=f"The sync failed for {', '.join(failures)}: {first.message}",
-                internal_message=first.internal_message,
+            raise SyncFailed(  # masked here too: not every runner sanitizes the trace of a raised exception
+                message=filter_secrets(f"The sync failed for {', '.join(failures)}: {first.message}"),
+                internal_message=filter_secrets(str(first.internal_message)),
                 failure_type=first.failure_type,
             )
 

@@ -39,6 +39,7 @@ class OrderDeskStream(HttpStream):
     """What every Order Desk request shares: the base URL, auth, one rate budget, errors and retries."""
 
     primary_key: Any = "id"
+    request_timeout: tuple[float, float] = REQUEST_TIMEOUT  # (connect, read) seconds
 
     def __init__(self, config: OrderDeskConfig, api_budget: APIBudget, max_retries: int = MAX_RETRIES) -> None:
         self.config = config
@@ -54,7 +55,7 @@ class OrderDeskStream(HttpStream):
         return {"User-Agent": USER_AGENT, "Accept": "application/json"}
 
     def request_kwargs(self, **kwargs: Any) -> Mapping[str, Any]:
-        return {"timeout": REQUEST_TIMEOUT}
+        return {"timeout": self.request_timeout}
 
     def get_error_handler(self) -> ErrorHandler:
         return OrderDeskErrorHandler(logger=self.logger, max_retries=self._max_retries)

@@ -31,3 +31,48 @@ def test_given_an_api_url_on_a_closed_port_when_read_then_it_fails_as_transient_
         assert f"Order Desk at {api_url}/test: the connection was refused" in error.trace.error.message
     assert len(fake_time.waits) == MAX_RETRIES
     assert API_KEY not in every_message_text(output)
+
+
+def _timeouts_sent(monkeypatch, run) -> list:  # type: ignore[no-untyped-def]
+    """The `timeout` of every HTTP request `run` sends (the CDK sends each with its stream's request_kwargs)."""
+    from source_orderdesk.streams import OrderDeskStream
+
+    sent, request_kwargs = [], OrderDeskStream.request_kwargs
+
+    def recording_request_kwargs(stream, **kwargs):  # type: ignore[no-untyped-def]
+        sent.append(request_kwargs(stream, **kwargs)["timeout"])
+        return request_kwargs(stream, **kwargs)
+
+    monkeypatch.setattr(OrderDeskStream, "request_kwargs", recording_request_kwargs)
+    run()
+    return sent
+
+
+def test_given_a_check_when_it_asks_order_desk_then_it_waits_less_for_an_answer_than_a_sync_does(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A server that accepts and never answers: a user waiting on "Test connection" hears of it within a minute.
+    from airbyte_cdk.test.mock_http import HttpMocker
+
+    from source_orderdesk.api import REQUEST_TIMEOUT
+    from source_orderdesk.source import CHECK_REQUEST_TIMEOUT
+
+    from .request_builder import OrderDeskRequestBuilder
+    from .response_builder import SERVER_NOW, an_order, clock_response, orders_page
+    from .source_runner import check_source
+
+    def check() -> None:
+        with HttpMocker() as http_mocker:
+            http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+            check_source(ConfigBuilder().build())
+
+    def read() -> None:
+        with HttpMocker() as http_mocker:
+            http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+            http_mocker.get(
+                OrderDeskRequestBuilder.orders().with_window("2024-01-01 00:00:00", SERVER_NOW).build(),
+                orders_page(an_order("1", "2024-02-01 10:00:00")).build(),
+            )
+            read_source(ConfigBuilder().build(), catalog("orders"))
+
+    assert set(_timeouts_sent(monkeypatch, check)) == {CHECK_REQUEST_TIMEOUT}
+    assert set(_timeouts_sent(monkeypatch, read)) == {REQUEST_TIMEOUT}
+    assert 2 * CHECK_REQUEST_TIMEOUT[1] <= 60 < REQUEST_TIMEOUT[1]

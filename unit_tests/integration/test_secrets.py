@@ -153,3 +153,45 @@ def test_given_the_auth_object_when_printed_then_its_repr_hides_the_key() -> Non
 
     assert API_KEY not in repr(auth) and API_KEY not in str(auth)
     assert "4471" in repr(auth)
+
+
+KEY_IN_ANOTHER_SETTING = {
+    "start_date": lambda builder: builder.with_start_date(API_KEY),
+    "page_size": lambda builder: builder.with_page_size(API_KEY),
+    "lookback_window_minutes": lambda builder: builder.with_lookback_window_minutes(API_KEY),
+    "folder_ids": lambda builder: builder.with_folder_ids([API_KEY]),
+    "api_url": lambda builder: builder.with_api_url(f"http://127.0.0.1:1/{API_KEY}/api/v2"),
+}
+
+
+@pytest.mark.parametrize("setting", list(KEY_IN_ANOTHER_SETTING))
+def test_given_the_api_key_pasted_into_another_setting_when_checked_then_the_failed_status_does_not_repeat_it(
+    setting: str, debug_log: io.StringIO
+) -> None:
+    # The CDK masks secrets in log lines, but a connection status's message goes out as written.
+    config = KEY_IN_ANOTHER_SETTING[setting](ConfigBuilder()).build()
+
+    output = check_source(config)
+
+    status = output.connection_status_messages[-1].connectionStatus
+    assert status.status.name == "FAILED"
+    # still says what to fix: the setting, or (a well-formed URL, tried) the address, masked
+    assert (setting if setting != "api_url" else "http://127.0.0.1:1/****/api/v2") in status.message
+    assert API_KEY not in every_message_text(output)
+    assert API_KEY not in debug_log.getvalue()
+
+
+@pytest.mark.parametrize("setting", list(KEY_IN_ANOTHER_SETTING))
+def test_given_the_api_key_pasted_into_another_setting_when_discovered_or_read_then_no_message_repeats_it(
+    setting: str, debug_log: io.StringIO
+) -> None:
+    config = KEY_IN_ANOTHER_SETTING[setting](ConfigBuilder()).build()
+
+    outputs = [read_source(config, catalog("orders"), expecting_exception=True)]
+    if setting != "api_url":  # a well-formed URL fails only once it is asked, and discover asks nothing
+        outputs.append(discover_source(config, expecting_exception=True))
+
+    for output in outputs:
+        assert output.errors, "the bad setting should fail the command"
+        assert API_KEY not in every_message_text(output)
+    assert API_KEY not in debug_log.getvalue()

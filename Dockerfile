@@ -12,7 +12,7 @@ COPY source_orderdesk ./source_orderdesk
 RUN pip install --no-cache-dir . && rm -rf build *.egg-info
 
 # The platform reads AIRBYTE_ENTRYPOINT; it must be the same command as ENTRYPOINT.
-ENV AIRBYTE_ENTRYPOINT "python /airbyte/integration_code/main.py"
+ENV AIRBYTE_ENTRYPOINT="python /airbyte/integration_code/main.py"
 ENTRYPOINT ["python", "/airbyte/integration_code/main.py"]
 
 LABEL io.airbyte.name=airbyte/source-orderdesk

@@ -167,12 +167,17 @@ class Job:
     def _load_config(self) -> dict:
         path = self.args.config
         try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise DemoError(f"Could not read the config file {path} as JSON: {error}") from None
+            config = json.loads(path.read_text(encoding="utf-8-sig"))
+        except FileNotFoundError:
+            raise DemoError(f"The config file {path} does not exist.") from None
+        except OSError as error:
+            raise DemoError(f"The config file {path} could not be read: {error.strerror or error}.") from None
+        except ValueError as error:
+            raise DemoError(f"The config file {path} is not valid JSON: {error}.") from None
         if not isinstance(config, dict) or not config.get("store_id") or not config.get("api_key"):
             raise DemoError(f"The config file {path} must be a JSON object with at least store_id and api_key.")
-        self.progress(f"using the real store {config['store_id']} from {path} (it is only read, never changed)")
+        where = "the config's API URL" if config.get("api_url") else "Order Desk"
+        self.progress(f"using store {config['store_id']} at {where}, from {path} (it is only read, never changed)")
         return config
 
     def _start_sandbox(self) -> dict:

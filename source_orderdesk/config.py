@@ -114,7 +114,7 @@ def _required_text(config: Mapping[str, Any], key: str, example: str = "") -> st
 
 
 def _parse_start_date(value: Any, now: datetime) -> datetime:
-    if value in (None, ""):
+    if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT_START_DATE
     if not isinstance(value, str):
         raise ConfigError(f'The {_name("start_date")} must be a date in quotes, e.g. "2024-01-31"; got {value!r}.')
@@ -216,9 +216,12 @@ def _api_url(value: Any) -> str:
 
 def in_spec_types(config: Mapping[str, Any]) -> dict[str, Any]:
     """A config that `from_mapping` accepted, in the JSON types of spec.yaml, for the CDK's spec check: settings
-    left empty (null) are dropped, and folder ids written as numeric strings, e.g. ["31201"], become numbers.
-    (spec.yaml keeps `integer` items, so that the Airbyte form offers a list of numbers.)"""
+    left empty (null) are dropped, a start date loses surrounding spaces (spec.yaml's pattern has none), and folder
+    ids written as numeric strings, e.g. ["31201"], become numbers. (spec.yaml keeps `integer` items, so that the
+    Airbyte form offers a list of numbers.)"""
     typed = {key: value for key, value in config.items() if value is not None}
+    if isinstance(typed.get("start_date"), str):
+        typed["start_date"] = typed["start_date"].strip()
     if "folder_ids" in typed:
         typed["folder_ids"] = list(_folder_ids(typed["folder_ids"]))
     return typed

@@ -256,6 +256,10 @@ def _spec() -> ConnectorSpecification:
         {"folder_ids": ""},
         {"page_size": None, "lookback_window_minutes": None, "folder_ids": None, "start_date": None, "api_url": None},
         {"start_date": "2024-01-31", "page_size": 100, "lookback_window_minutes": 0, "api_url": "http://localhost:8000/api/v2"},
+        {"start_date": "2024-01-31T06:07:08Z"},
+        {"start_date": " 2024-01-31 "},
+        {"start_date": ""},
+        {"start_date": "  "},
     ],
 )
 def test_given_a_config_the_connector_accepts_when_put_in_spec_types_then_the_cdks_spec_check_passes(
@@ -293,3 +297,13 @@ def test_given_the_spec_when_naming_settings_then_each_message_title_is_the_form
 
 def test_given_an_api_url_of_spaces_when_parsing_then_the_default_is_used() -> None:
     assert _parse(api_url="   ").api_url == DEFAULT_API_URL
+
+
+@pytest.mark.parametrize("value", ["2024/01/31", "2024-01-31T06:07:08+02:00", "2024-01-31T06:07:08.123Z", "yesterday"])
+def test_given_a_start_date_the_connector_refuses_when_checked_against_the_spec_then_the_form_refuses_it_too(
+    value: str,
+) -> None:
+    # The Airbyte form checks spec.yaml's pattern as the user types; it must not let through what check refuses.
+    _error(start_date=value)
+    with pytest.raises(Exception, match="start_date|does not match"):
+        check_config_against_spec_or_exit({"store_id": "4471", "api_key": "key", "start_date": value}, _spec())

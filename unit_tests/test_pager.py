@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -834,6 +834,33 @@ def pager_mode_of(run) -> str:
 # --- properties -----------------------------------------------------------------------------------
 
 
+def updates_before_queries(updates: List[tuple]) -> Callable[[FakeOrderDesk, int], None]:
+    """A `before_query` hook: for each (query index, order number), that order (if it still exists) is updated
+    just before that query, and so moves past the sync's upper bound."""
+    planned: Dict[int, List[str]] = {}
+    for query_index, order_number in updates:
+        planned.setdefault(query_index, []).append(str(order_number))
+
+    def apply_updates(api: FakeOrderDesk, query_index: int) -> None:
+        for order_id in planned.get(query_index, []):
+            if order_id in api.orders:
+                api.update(order_id)
+
+    return apply_updates
+
+
+def never_updated_in(api: FakeOrderDesk) -> set:
+    return {order_id for order_id, updated in api.orders.items() if updated != AFTER_THE_SYNC}
+
+
+def assert_restarts_from_checkpoints_are_safe(run: Run, orders: Dict[str, str], never_updated: set) -> None:
+    """A sync restarted from any checkpoint skips nothing: every never-updated order before it was handed out."""
+    for checkpoint, handed_out in run.progress:
+        if checkpoint is not None:
+            before_checkpoint = {order_id for order_id in never_updated if orders[order_id] < checkpoint}
+            assert before_checkpoint <= set(handed_out)
+
+
 @st.composite
 def stores(draw: st.DrawFn) -> Dict[str, str]:
     seconds = draw(st.lists(st.integers(min_value=0, max_value=12), min_size=0, max_size=40))
@@ -862,27 +889,16 @@ def test_given_orders_updated_mid_sync_when_paging_distinct_seconds_then_none_is
     seconds: List[int], page_size: int, updates: List[tuple]
 ) -> None:
     orders = store(*seconds)
-    planned: Dict[int, List[str]] = {}
-    for query_index, order_number in updates:
-        planned.setdefault(query_index, []).append(str(order_number))
-
-    def apply_updates(api: FakeOrderDesk, query_index: int) -> None:
-        for order_id in planned.get(query_index, []):
-            if order_id in api.orders:
-                api.update(order_id)
-
+    apply_updates = updates_before_queries(updates)
     api = FakeOrderDesk(dict(orders), before_query=apply_updates)
 
     run = drain(OrderPager(START, END, page_size=page_size), api, limit=page_size)
 
-    never_updated = {order_id for order_id, updated in api.orders.items() if updated != AFTER_THE_SYNC}
+    never_updated = never_updated_in(api)
     assert never_updated <= set(run.ids)
     assert len(run.ids) == len(set(run.ids))
-    for checkpoint, handed_out in run.progress:
-        if checkpoint is not None:
-            assert checkpoint <= END
-            before_checkpoint = {order_id for order_id in never_updated if orders[order_id] < checkpoint}
-            assert before_checkpoint <= set(handed_out)
+    assert all(checkpoint <= END for checkpoint, _ in run.progress if checkpoint is not None)
+    assert_restarts_from_checkpoints_are_safe(run, orders, never_updated)
 
 
 @settings(max_examples=100, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -897,26 +913,15 @@ def test_given_orders_updated_mid_sync_when_paging_bulk_seconds_then_none_is_los
 ) -> None:
     # Few seconds, many orders: most pages are one second holding more orders than a page.
     orders = store(*seconds)
-    planned: Dict[int, List[str]] = {}
-    for query_index, order_number in updates:
-        planned.setdefault(query_index, []).append(str(order_number))
-
-    def apply_updates(api: FakeOrderDesk, query_index: int) -> None:
-        for order_id in planned.get(query_index, []):
-            if order_id in api.orders:
-                api.update(order_id)
-
+    apply_updates = updates_before_queries(updates)
     api = FakeOrderDesk(dict(orders), before_query=apply_updates, shuffle_ties=shuffle_ties)
 
     run = drain(OrderPager(START, END, page_size=page_size), api, limit=page_size)
 
-    never_updated = {order_id for order_id, updated in api.orders.items() if updated != AFTER_THE_SYNC}
+    never_updated = never_updated_in(api)
     assert never_updated <= set(run.ids)
     assert len(run.ids) == len(set(run.ids))
-    for checkpoint, handed_out in run.progress:
-        if checkpoint is not None:
-            before_checkpoint = {order_id for order_id in never_updated if orders[order_id] < checkpoint}
-            assert before_checkpoint <= set(handed_out)
+    assert_restarts_from_checkpoints_are_safe(run, orders, never_updated)
 
 
 @settings(max_examples=80, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -931,29 +936,18 @@ def test_given_the_api_ignores_order_by_and_orders_updated_mid_sync_when_paging_
 ) -> None:
     # Whether the first page looks sorted or not, the pager ends in window mode (directly, or after the sort probe).
     orders = store(*seconds)
-    planned: Dict[int, List[str]] = {}
-    for query_index, order_number in updates:
-        planned.setdefault(query_index, []).append(str(order_number))
-
-    def apply_updates(api: FakeOrderDesk, query_index: int) -> None:
-        for order_id in planned.get(query_index, []):
-            if order_id in api.orders:
-                api.update(order_id)
-
+    apply_updates = updates_before_queries(updates)
     api = FakeOrderDesk(dict(orders), honours_order_by=False, omit_total=omit_total, before_query=apply_updates)
 
     run = drain(OrderPager(START, END, page_size=page_size), api, limit=page_size)
 
-    never_updated = {order_id for order_id, updated in api.orders.items() if updated != AFTER_THE_SYNC}
+    never_updated = never_updated_in(api)
     assert never_updated <= set(run.ids)
     # Probes stop once the pager reads in windows; before that, a page of one second whose probe answers with
     # that same second (ambiguous) leads to one more probe at the next full keyset page.
     first_window = next((n for n, r in enumerate(run.requests) if r.sort is None), len(run.requests))
     assert not [r for r in run.requests[first_window:] if r.descending]
-    for checkpoint, handed_out in run.progress:
-        if checkpoint is not None:
-            before_checkpoint = {order_id for order_id in never_updated if orders[order_id] < checkpoint}
-            assert before_checkpoint <= set(handed_out)
+    assert_restarts_from_checkpoints_are_safe(run, orders, never_updated)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -969,23 +963,12 @@ def test_given_the_api_ignores_order_by_and_windows_are_narrowed_while_orders_ch
     # Stores several times larger than a window (8 pages), with seconds larger than one, so that windows are
     # narrowed, bulk seconds read alone and windows read by offset while orders leave them.
     orders = store(*seconds, *[second for second in bulk for _ in range(40)])
-    planned: Dict[int, List[str]] = {}
-    for query_index, order_number in updates:
-        planned.setdefault(query_index, []).append(str(order_number))
-
-    def apply_updates(api: FakeOrderDesk, query_index: int) -> None:
-        for order_id in planned.get(query_index, []):
-            if order_id in api.orders:
-                api.update(order_id)
-
+    apply_updates = updates_before_queries(updates)
     api = FakeOrderDesk(dict(orders), honours_order_by=False, before_query=apply_updates)
 
     run = drain(OrderPager(at(0), at(3_600), page_size=page_size), api, limit=page_size, max_requests=5_000)
 
-    never_updated = {order_id for order_id, updated in api.orders.items() if updated != AFTER_THE_SYNC}
+    never_updated = never_updated_in(api)
     assert never_updated <= set(run.ids)
     assert len(run.ids) == len(set(run.ids))
-    for checkpoint, handed_out in run.progress:
-        if checkpoint is not None:
-            before_checkpoint = {order_id for order_id in never_updated if orders[order_id] < checkpoint}
-            assert before_checkpoint <= set(handed_out)
+    assert_restarts_from_checkpoints_are_safe(run, orders, never_updated)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import logging
-from typing import Any, Iterator, List, Mapping, MutableMapping, Optional, Tuple
+from typing import Any, Iterable, Iterator, List, Mapping, MutableMapping, Optional, Tuple
 
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
@@ -21,6 +21,7 @@ from airbyte_cdk.models import (
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.sources.streams import Stream
+from airbyte_cdk.sources.streams.http.exceptions import BaseBackoffException
 from airbyte_cdk.sources.utils.schema_helpers import split_config
 from airbyte_cdk.utils.airbyte_secrets_utils import filter_secrets
 from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as stream_status_message
@@ -187,9 +188,9 @@ class SourceOrderdesk(AbstractSource):
         for configured in catalog.streams:
             if configured in in_pass:
                 continue
-            if any(failure.failure_type == FailureType.config_error for failure in failures.values()):
-                # Order Desk refused the credentials: every further request would be refused the same way.
-                logger.warning(f"Stream {configured.stream.name} was not read: the configuration must be fixed first.")
+            reason = _why_no_further_stream_can_be_read(failures.values())
+            if reason:
+                logger.warning(f"Stream {configured.stream.name} was not read: {reason}")
                 yield stream_status_message(configured.stream, AirbyteStreamStatus.INCOMPLETE)
                 continue
             stream = streams.get(configured.stream.name)
@@ -216,6 +217,26 @@ class SourceOrderdesk(AbstractSource):
                 internal_message=filter_secrets(str(first.internal_message)),
                 failure_type=first.failure_type,
             )
+
+
+def _why_no_further_stream_can_be_read(failures: Iterable[AirbyteTracedException]) -> Optional[str]:
+    """A failure that every further request would repeat: skipping the remaining streams reports it in
+    minutes, where retrying each stream's first request for five minutes more would take a quarter of an hour."""
+    for failure in failures:
+        if failure.failure_type == FailureType.config_error:
+            return "the configuration must be fixed first."
+        if _never_answered(failure):
+            return "Order Desk could not be reached (see the error before this); the next sync reads it."
+    return None
+
+
+def _never_answered(failure: AirbyteTracedException) -> bool:
+    """True when the last of a request's retries ended without an HTTP answer (refused, unresolved, reset or
+    timed out): the CDK's exhausted-retries trace keeps that backoff exception, with no response. After five
+    minutes without one answer the next stream's requests would go the same way; the sync fails either way,
+    and the platform's next attempt reads every stream again."""
+    cause = getattr(failure, "_exception", None)
+    return isinstance(cause, BaseBackoffException) and cause.response is None
 
 
 def _check_folders(config: OrderDeskConfig, folders: Folders) -> Tuple[bool, Optional[str]]:

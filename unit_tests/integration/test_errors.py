@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from http import HTTPStatus
 from unittest import TestCase
 
@@ -243,6 +244,23 @@ class ReadErrorsTest(TestCase):
         error = output.errors[0].trace.error
         assert error.failure_type == FailureType.transient_error
         assert "Order Desk answered HTTP 500" in error.message
+        assert output.get_stream_statuses("orders")[-1].name == "INCOMPLETE"
+
+    @HttpMocker()
+    def test_given_persistent_server_errors_on_orders_when_read_with_folders_then_folders_are_still_read(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        # Order Desk answered, so it is reachable: a failing orders endpoint says nothing of /store.
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(_orders().build(), [error_response(HTTPStatus.BAD_GATEWAY)] * (MAX_RETRIES + 1))
+        store = {"status": "success", "store": {"id": "4471", "folders": {"31201": "New"}}}
+        http_mocker.get(OrderDeskRequestBuilder.store().build(), HttpResponse(json.dumps(store), 200))
+
+        output = read_source(ConfigBuilder().build(), catalog("orders", "folders"), expecting_exception=True)
+
+        assert {error.trace.error.failure_type for error in output.errors} == {FailureType.transient_error}
+        assert records_of(output, "folders") == [{"id": "31201", "name": "New"}]
+        assert output.get_stream_statuses("folders")[-1].name == "COMPLETE"
         assert output.get_stream_statuses("orders")[-1].name == "INCOMPLETE"
 
     @HttpMocker()

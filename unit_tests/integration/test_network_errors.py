@@ -33,6 +33,30 @@ def test_given_an_api_url_on_a_closed_port_when_read_then_it_fails_as_transient_
     assert API_KEY not in every_message_text(output)
 
 
+def test_given_an_api_url_on_a_closed_port_when_read_with_other_streams_then_one_request_is_retried_and_all_end_incomplete(
+    fake_time,  # type: ignore[no-untyped-def]
+) -> None:
+    # Every stream's first request would be refused the same way: retrying each for five minutes in turn
+    # made a sync of the default catalog take a quarter of an hour to report one unreachable URL.
+    api_url = f"http://127.0.0.1:{_closed_port()}/api/v2"
+
+    output = read_source(
+        ConfigBuilder().with_api_url(api_url).build(),
+        catalog("orders", "order_items", "folders", "store", "inventory_items"),
+        expecting_exception=True,
+    )
+
+    assert len(fake_time.waits) == MAX_RETRIES, "one request was retried, not one per stream"
+    assert output.errors
+    for error in output.errors:  # the order pass's trace, then the sync's
+        assert error.trace.error.failure_type == FailureType.transient_error
+        assert "the connection was refused" in error.trace.error.message
+    for stream in ("orders", "order_items", "folders", "store", "inventory_items"):
+        assert output.get_stream_statuses(stream)[-1].name == "INCOMPLETE", stream
+    assert any("Order Desk could not be reached" in log.log.message for log in output.logs)
+    assert API_KEY not in every_message_text(output)
+
+
 def _timeouts_sent(monkeypatch, run) -> list:  # type: ignore[no-untyped-def]
     """The `timeout` of every HTTP request `run` sends (the CDK sends each with its stream's request_kwargs)."""
     from source_orderdesk.streams import OrderDeskStream

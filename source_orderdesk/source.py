@@ -60,8 +60,13 @@ class SourceOrderdesk(AbstractSource):
             raise ConfigError(f"The catalog file {catalog_path} is not an Airbyte configured catalog: {error}") from None
 
     def read_state(self, state_path: str) -> List[AirbyteStateMessage]:
-        if state_path:
-            _load_json_file("state", state_path)
+        if state_path and isinstance(_load_json_file("state", state_path), dict):
+            # The CDK's own complaint about this shape (the state of old connectors) is a schema detail.
+            raise ConfigError(
+                f"The state file {state_path} is not Airbyte state: it holds a JSON object, the state format "
+                'of older connectors. Airbyte state is a list of STATE messages, e.g. [{"type": "STREAM", '
+                '"stream": {"stream_descriptor": {"name": "orders"}, "stream_state": {"date_updated": "2024-01-01T00:00:00Z"}}}].'
+            )
         try:
             return super().read_state(state_path)
         except Exception as error:

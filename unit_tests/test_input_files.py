@@ -34,7 +34,8 @@ PROBLEMS = {
 WRONG_SHAPES = {
     "config": ("[1, 2]", "must hold a JSON object with store_id and api_key"),
     "catalog": ('{"streams": [{"sync_mode": "full_refresh"}]}', "is not an Airbyte configured catalog"),
-    "state": ('{"orders": {"date_updated": "2024-01-01"}}', "is not Airbyte state"),
+    "state": ('[{"type": "STREAM", "stream": {}}]', "is not Airbyte state"),
+    "legacy state": ('{"orders": {"date_updated": "2024-01-01"}}', "older connectors. Airbyte state is a list of STATE"),
 }
 
 
@@ -68,7 +69,7 @@ def test_given_valid_json_of_the_wrong_shape_when_read_then_a_config_error_says_
     content, words = WRONG_SHAPES[kind]
 
     with pytest.raises(ConfigError) as raised:
-        READERS[kind](SourceOrderdesk(), _file(tmp_path, content))
+        READERS[kind.removeprefix("legacy ")](SourceOrderdesk(), _file(tmp_path, content))
 
     assert words in raised.value.message
 

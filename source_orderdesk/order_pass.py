@@ -30,6 +30,7 @@ from airbyte_cdk.models import (
     Type,
 )
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
+from airbyte_cdk.sources.streams import NO_CURSOR_STATE_KEY
 from airbyte_cdk.utils.stream_status_utils import as_airbyte_message as stream_status_message
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
@@ -76,6 +77,7 @@ class OrderPass:
         self._tables = []
         for configured, plan, cursor_field in selected:
             saved = state_manager.get_stream_state(configured.stream.name, configured.stream.namespace) or {}
+            saved = {key: value for key, value in saved.items() if key != NO_CURSOR_STATE_KEY}  # a full refresh's
             incremental = configured.sync_mode == SyncMode.incremental
             if incremental and saved and cursor_field not in saved:
                 held = ", ".join(map(repr, saved))
@@ -210,6 +212,8 @@ class OrderPass:
     def _states(self, checkpoint: Optional[str], final: bool) -> Iterator[AirbyteMessage]:
         for table in self._tables:
             if not table.incremental:
+                if final:  # as the CDK ends a full refresh: the platform counts a stream done by its state
+                    yield _state_message(table.name, AirbyteStateBlob(**{NO_CURSOR_STATE_KEY: True}))
                 continue
             if checkpoint is None:
                 cursor = table.saved_cursor
@@ -218,14 +222,17 @@ class OrderPass:
             if cursor == table.emitted_cursor and not (final and table.emitted_cursor is None):
                 continue
             table.emitted_cursor = cursor
-            blob = AirbyteStateBlob(**({table.cursor_field: cursor} if cursor else {}))
-            yield AirbyteMessage(
-                type=Type.STATE,
-                state=AirbyteStateMessage(
-                    type=AirbyteStateType.STREAM,
-                    stream=AirbyteStreamState(stream_descriptor=StreamDescriptor(name=table.name), stream_state=blob),
-                ),
-            )
+            yield _state_message(table.name, AirbyteStateBlob(**({table.cursor_field: cursor} if cursor else {})))
+
+
+def _state_message(stream: str, blob: AirbyteStateBlob) -> AirbyteMessage:
+    return AirbyteMessage(
+        type=Type.STATE,
+        state=AirbyteStateMessage(
+            type=AirbyteStateType.STREAM,
+            stream=AirbyteStreamState(stream_descriptor=StreamDescriptor(name=stream), stream_state=blob),
+        ),
+    )
 
 
 class _ListedIds:

@@ -9,6 +9,7 @@ from unittest import TestCase
 
 import pytest
 from airbyte_cdk.models import SyncMode, Type
+from airbyte_cdk.sources.streams import NO_CURSOR_STATE_KEY
 from airbyte_cdk.test.mock_http import HttpMocker
 from airbyte_cdk.test.state_builder import StateBuilder
 
@@ -273,9 +274,38 @@ class ResumeFromStateTest(TestCase):
         output = read_source(ConfigBuilder().build(), catalog("order_ids"), state)
 
         assert [record["id"] for record in records_of(output, "order_ids")] == ["1", "2"]
-        assert states_of(output, "order_ids") == []
+        assert states_of(output, "order_ids") == [{NO_CURSOR_STATE_KEY: True}], "the saved cursor is not carried on"
         warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
         assert any("order_ids" in message and "full refresh" in message for message in warnings)
+
+    @HttpMocker()
+    def test_given_full_refresh_order_tables_when_read_then_each_ends_with_the_cdks_no_cursor_state(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        # The CDK ends every full-refresh stream with this state, and the platform counts a stream done by it.
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-01-05 10:00:00")).build())
+
+        output = read_source(ConfigBuilder().build(), catalog("orders", "order_ids", sync_mode=SyncMode.full_refresh))
+
+        for stream in ("orders", "order_ids"):
+            assert states_of(output, stream) == [{NO_CURSOR_STATE_KEY: True}], stream
+        kinds = [message.type for message in output.records_and_state_messages]
+        assert kinds[-2:] == [Type.STATE, Type.STATE] and Type.STATE not in kinds[:-2], "one state each, at the end"
+
+    @HttpMocker()
+    def test_given_a_full_refreshs_state_when_read_incrementally_then_it_starts_at_the_start_date_without_a_warning(
+        self, http_mocker: HttpMocker
+    ) -> None:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-01-05 10:00:00")).build())
+        state = StateBuilder().with_stream_state("orders", {NO_CURSOR_STATE_KEY: True}).build()
+
+        output = read_source(ConfigBuilder().build(), catalog("orders"), state)
+
+        assert [record["id"] for record in records_of(output, "orders")] == ["1"]
+        assert states_of(output, "orders")[-1] == {"date_updated": "2024-01-05T10:00:00Z"}
+        assert not [log for log in output.logs if log.log.level.value == "WARN"]
 
 
 class StateSafetyTest(TestCase):

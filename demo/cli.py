@@ -221,7 +221,7 @@ class Job:
             if self.sandbox is not None:
                 self._change_orders()
             else:
-                self.progress("real store: nothing is changed; sync 2 reads whatever changed since sync 1")
+                self.progress("the store named by --config is not changed: sync 2 reads whatever changed there since sync 1")
             second = self._sync(pipeline, 2)
             extras = _findings(pipeline)
         finally:

@@ -170,6 +170,17 @@ def test_given_a_bad_config_when_reading_then_it_fails_with_a_clean_trace_and_a_
         _assert_names_the_fix(error["message"], CASES[name].words)
 
 
+def test_given_an_unreachable_api_url_when_reading_then_the_streams_after_the_order_pass_are_not_requested(
+    bad_config_runs: dict[tuple[str, str], Any],
+) -> None:
+    # Each would retry its first request for five minutes more, as the order pass did.
+    run = result_of(bad_config_runs[("unreachable api url", "read")])
+    logs = [message["log"]["message"] for message in run.of_type("LOG")]
+    for stream in ("folders", "store", "inventory_items"):
+        assert run.stream_statuses(stream) == ["INCOMPLETE"], run.describe()
+        assert f"Stream {stream} was not read: Order Desk could not be reached" in "\n".join(logs), stream
+
+
 @pytest.mark.parametrize("name", _cases(found_offline=True))
 def test_given_a_bad_config_when_discovering_then_it_fails_with_a_clean_config_error_naming_the_setting_or_fix(
     bad_config_runs: dict[tuple[str, str], Any], name: str

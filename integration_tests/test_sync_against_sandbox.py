@@ -507,6 +507,24 @@ def test_given_deleted_orders_when_order_ids_is_read_as_full_refresh_then_it_lis
     assert incremental.deleted and not incremental.deleted & set(ids)
 
 
+def test_given_a_folder_added_to_folder_ids_when_read_from_saved_state_then_every_order_of_that_folder_is_emitted(
+    discovered, tmp_path
+):
+    # The first sync's cursor covers its folders only: resuming from it would skip the added folder's older orders.
+    with Sandbox.start(orders=SANDBOX_ORDERS, seed=SANDBOX_SEED, rate_limit=False) as server:
+        by_folder = Counter(str(order["folder_id"]) for order in server.store.orders_snapshot())
+        kept, added = (int(folder) for folder, _ in by_folder.most_common(2))
+        catalog = configured_catalog(discovered, {"orders": "incremental"})
+        first = _sync(server, tmp_path / "first", catalog, folder_ids=[kept])
+        second = _sync(server, tmp_path / "second", catalog, first.run.final_state(), folder_ids=[kept, added])
+        in_added = {str(order["id"]) for order in server.store.orders_snapshot() if order["folder_id"] in (added, str(added))}
+    assert {str(record["folder_id"]) for record in first.run.records("orders")} == {str(kept)}
+    assert in_added and in_added <= {str(record["id"]) for record in second.run.records("orders")}
+    logs = [message["log"]["message"] for message in second.run.messages if message["type"] == "LOG"]
+    assert any(f"Folder IDs now include folder {added}" in line for line in logs)
+    assert first.run.final_state()[0]["stream"]["stream_state"]["folder_ids"] == [kept]
+
+
 # ---------------------------------------------------------------------------------------- bulk seconds
 
 

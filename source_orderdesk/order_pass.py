@@ -40,6 +40,8 @@ from .streams import Orders, later_cursor, start_key
 from .timestamps import PayloadError, api_time_key, format_api_time, from_state_value, parse_api_time
 
 ORDER_IDS = "order_ids"
+# Saved beside the cursor when Folder IDs are set: a later sync that reads more folders must start over.
+FOLDERS_KEY = "folder_ids"
 ORDER_IDS_FIELDS = ("id", "date_updated", "folder_id")
 # Windows of orders changed during the pass that order_ids reads at most, chasing Order Desk's clock.
 MAX_CHANGED_WINDOWS = 5
@@ -75,6 +77,7 @@ class OrderPass:
         self._orders = orders
         self._logger = logger
         self._tables = []
+        widened: dict[str, list[str]] = {}  # what the Folder IDs now add -> the tables read again for it
         for configured, plan, cursor_field in selected:
             saved = state_manager.get_stream_state(configured.stream.name, configured.stream.namespace) or {}
             saved = {key: value for key, value in saved.items() if key != NO_CURSOR_STATE_KEY}  # a full refresh's
@@ -85,7 +88,17 @@ class OrderPass:
                     f"The saved state of {configured.stream.name} has no {cursor_field!r} (it holds {held}): "
                     "reading it from the Start Date."
                 )
-            self._tables.append(SelectedTable(configured, plan, cursor_field, saved.get(cursor_field) if incremental else None))
+            cursor = saved.get(cursor_field) if incremental else None
+            added = folders_added(saved.get(FOLDERS_KEY), orders.config.folder_ids) if cursor is not None else None
+            if added:
+                widened.setdefault(added, []).append(configured.stream.name)
+                cursor = None
+            self._tables.append(SelectedTable(configured, plan, cursor_field, cursor))
+        for added, names in widened.items():
+            logger.warning(
+                f"The Folder IDs now include {added}, which the saved state of {', '.join(names)} did not: orders there "
+                "that were updated before it were never read, so these tables are read from the Start Date."
+            )
         self.error: Optional[AirbyteTracedException] = None
 
     @property
@@ -222,7 +235,27 @@ class OrderPass:
             if cursor == table.emitted_cursor and not (final and table.emitted_cursor is None):
                 continue
             table.emitted_cursor = cursor
-            yield _state_message(table.name, AirbyteStateBlob(**({table.cursor_field: cursor} if cursor else {})))
+            blob = {table.cursor_field: cursor} if cursor else {}
+            if self._orders.config.folder_ids:  # what the cursor covers; absent, every folder
+                blob[FOLDERS_KEY] = sorted(self._orders.config.folder_ids)
+            yield _state_message(table.name, AirbyteStateBlob(**blob))
+
+
+def folders_added(saved: Any, folder_ids: Sequence[int]) -> Optional[str]:
+    """The folders a sync with these Folder IDs reads that the sync which saved the state did not, in words;
+    None if there are none. A state without folder ids was saved reading every folder."""
+    if saved is None:
+        return None
+    try:
+        covered = {int(folder) for folder in saved}
+    except (TypeError, ValueError):
+        return f"folders that the saved state's {FOLDERS_KEY} ({str(saved)[:60]!r}) does not name"
+    if not folder_ids:
+        return "every folder"
+    added = sorted(set(folder_ids) - covered)
+    if not added:
+        return None
+    return f"folder{'s' if len(added) > 1 else ''} {', '.join(map(str, added))}"
 
 
 def _state_message(stream: str, blob: AirbyteStateBlob) -> AirbyteMessage:

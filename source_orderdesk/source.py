@@ -11,6 +11,8 @@ from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
     AirbyteStateMessage,
+    AirbyteStateMessageSerializer,
+    AirbyteStateType,
     AirbyteStreamStatus,
     ConfiguredAirbyteCatalog,
     FailureType,
@@ -60,19 +62,17 @@ class SourceOrderdesk(AbstractSource):
             raise ConfigError(f"The catalog file {catalog_path} is not an Airbyte configured catalog: {error}") from None
 
     def read_state(self, state_path: str) -> List[AirbyteStateMessage]:
-        if state_path and isinstance(_load_json_file("state", state_path), dict):
-            # The CDK's own complaint about this shape (the state of old connectors) is a schema detail.
-            raise ConfigError(
-                f"The state file {state_path} is not Airbyte state: it holds a JSON object, the state format "
-                'of older connectors. Airbyte state is a list of STATE messages, e.g. [{"type": "STREAM", '
-                '"stream": {"stream_descriptor": {"name": "orders"}, "stream_state": {"date_updated": "2024-01-01T00:00:00Z"}}}].'
-            )
+        if not state_path:
+            return []
+        messages = _as_state_list(_load_json_file("state", state_path), state_path)
         try:
-            return super().read_state(state_path)
+            parsed = [AirbyteStateMessageSerializer.load(message) for message in messages]
         except Exception as error:
-            raise ConfigError(
-                f"The state file {state_path} is not Airbyte state (a list of the STATE messages of an earlier sync): {error}"
-            ) from None
+            raise ConfigError(f"The state file {state_path} is not Airbyte state ({STATE_FORMAT}): {error}") from None
+        for message in parsed:
+            if not (message.stream or message.global_ or message.data):  # as the CDK's own reader refuses it
+                raise ConfigError(f"The state file {state_path} holds a state message without a stream ({STATE_FORMAT}).")
+        return parsed
 
     # A problem that configure() found in the config, reported by check, discover and read.
     _config_error: Optional[ConfigError] = None
@@ -177,6 +177,7 @@ class SourceOrderdesk(AbstractSource):
             raise ConfigError(f"The state given to this sync is not usable per-stream Airbyte state: {error}") from None
         failures: MutableMapping[str, AirbyteTracedException] = {}
         catalog = _without_repeated_streams(catalog, logger)
+        _warn_of_unread_states(state or [], catalog, logger)
 
         in_pass = [c for c in catalog.streams if c.stream.name in streams and _reads_orders(streams[c.stream.name])]
         for configured in in_pass:
@@ -272,6 +273,43 @@ def _without_repeated_streams(catalog: ConfiguredAirbyteCatalog, logger: logging
     return ConfiguredAirbyteCatalog(streams=list(by_name.values()))
 
 
+STATE_FORMAT = (
+    'a list of the "state" of each stream\'s last STATE message, e.g. [{"type": "STREAM", "stream": '
+    '{"stream_descriptor": {"name": "orders"}, "stream_state": {"date_updated": "2024-01-01T00:00:00Z"}}}]'
+)
+
+
+def _as_state_list(content: Any, path: str) -> list:
+    """The state messages of a state file, also when it holds one message or whole STATE messages as a read
+    prints them (both unambiguous); the old dict format of state is refused with the format to use."""
+    items = content if isinstance(content, list) else [content] if isinstance(content, dict) and "type" in content else None
+    if items is None:
+        if isinstance(content, dict) and content:
+            raise ConfigError(
+                f"The state file {path} is not Airbyte state: it holds a JSON object of streams, the state format "
+                f"of older connectors. Airbyte state is {STATE_FORMAT}."
+            )
+        return []  # {} or null: no state, as the CDK reads it
+    return [
+        item["state"] if isinstance(item, dict) and item.get("type") == "STATE" and "state" in item else item for item in items
+    ]
+
+
+def _warn_of_unread_states(state: List[AirbyteStateMessage], catalog: ConfiguredAirbyteCatalog, logger: logging.Logger) -> None:
+    """The CDK passes over these without a word, and the stream then starts at the Start Date. A state of a
+    stream that is not selected is no news: the platform passes every stream's."""
+    selected = {(c.stream.name, c.stream.namespace) for c in catalog.streams}
+    for message in state:
+        if message.type == AirbyteStateType.LEGACY:
+            logger.warning("The state holds LEGACY state (the format of older connectors), which is not read.")
+        elif message.stream is not None:
+            name, namespace = message.stream.stream_descriptor.name, message.stream.stream_descriptor.namespace
+            if (name, namespace) not in selected and name in {selected_name for selected_name, _ in selected}:
+                logger.warning(
+                    f"The state of {name} is for namespace {namespace!r}, which the catalog's {name} is not in: it is not read."
+                )
+
+
 def _load_json_file(kind: str, path: str) -> Any:
     try:
         with open(path, encoding="utf-8-sig") as file:  # a BOM, as Windows editors write, is fine
@@ -281,7 +319,8 @@ def _load_json_file(kind: str, path: str) -> Any:
     except OSError as error:
         raise ConfigError(f"The {kind} file {path} could not be read: {error.strerror or error}.") from None
     except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
-        raise ConfigError(f"The {kind} file {path} is not valid JSON: {error}.") from None
+        hint = f" (A read's output is not a state file: that is {STATE_FORMAT}.)" if "Extra data" in str(error) else ""
+        raise ConfigError(f"The {kind} file {path} is not valid JSON: {error}.{hint}") from None
     except RecursionError:
         raise ConfigError(f"The {kind} file {path} nests its JSON too deeply to be an Airbyte {kind}.") from None
 

@@ -35,7 +35,10 @@ WRONG_SHAPES = {
     "config": ("[1, 2]", "must hold a JSON object with store_id and api_key"),
     "catalog": ('{"streams": [{"sync_mode": "full_refresh"}]}', "is not an Airbyte configured catalog"),
     "state": ('[{"type": "STREAM", "stream": {}}]', "is not Airbyte state"),
-    "legacy state": ('{"orders": {"date_updated": "2024-01-01"}}', "older connectors. Airbyte state is a list of STATE"),
+    "legacy state": (
+        '{"orders": {"date_updated": "2024-01-01"}}',
+        'older connectors. Airbyte state is a list of the "state" of each stream\'s',
+    ),
 }
 
 
@@ -81,6 +84,34 @@ def test_given_good_files_when_read_then_catalog_and_state_are_parsed(tmp_path: 
     assert [s.stream.name for s in source.read_catalog(str(CATALOG)).streams][:1] == ["orders"]
     assert [m.stream.stream_descriptor.name for m in source.read_state(_file(tmp_path, json.dumps(state)))] == ["orders"]
     assert source.read_state(None) == []  # no --state: a first sync
+
+
+_STREAM_STATE = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "orders"}, "stream_state": {"date_updated": "x"}}}
+# Shapes a user gets by copying from a read's output: unambiguous, so they are read as the state they hold.
+COPIED_SHAPES = {
+    "one stream state": _STREAM_STATE,
+    "one STATE message": {"type": "STATE", "state": _STREAM_STATE},
+    "a list of STATE messages": [{"type": "STATE", "state": _STREAM_STATE}],
+}
+
+
+@pytest.mark.parametrize("content", list(COPIED_SHAPES.values()), ids=list(COPIED_SHAPES))
+def test_given_state_copied_from_a_reads_output_when_read_then_it_is_the_state_it_holds(content: Any, tmp_path: Path) -> None:
+    messages = SourceOrderdesk().read_state(_file(tmp_path, json.dumps(content)))
+
+    assert [(m.stream.stream_descriptor.name, m.stream.stream_state.date_updated) for m in messages] == [("orders", "x")]
+
+
+def test_given_a_reads_whole_output_as_the_state_file_when_read_then_the_error_says_what_a_state_file_holds(
+    tmp_path: Path,
+) -> None:
+    output = "\n".join(json.dumps({"type": "STATE", "state": _STREAM_STATE}) for _ in range(2))
+
+    with pytest.raises(ConfigError) as raised:
+        SourceOrderdesk().read_state(_file(tmp_path, output))
+
+    assert "is not valid JSON: Extra data" in raised.value.message
+    assert "A read's output is not a state file" in raised.value.message
 
 
 def test_given_a_misspelt_setting_when_configured_then_a_warning_names_it_and_the_likely_setting(

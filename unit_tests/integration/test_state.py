@@ -8,7 +8,15 @@ from typing import List
 from unittest import TestCase
 
 import pytest
-from airbyte_cdk.models import SyncMode, Type
+from airbyte_cdk.models import (
+    AirbyteStateBlob,
+    AirbyteStateMessage,
+    AirbyteStateType,
+    AirbyteStreamState,
+    StreamDescriptor,
+    SyncMode,
+    Type,
+)
 from airbyte_cdk.sources.streams import NO_CURSOR_STATE_KEY
 from airbyte_cdk.test.mock_http import HttpMocker
 from airbyte_cdk.test.state_builder import StateBuilder
@@ -306,6 +314,51 @@ class ResumeFromStateTest(TestCase):
         assert [record["id"] for record in records_of(output, "orders")] == ["1"]
         assert states_of(output, "orders")[-1] == {"date_updated": "2024-01-05T10:00:00Z"}
         assert not [log for log in output.logs if log.log.level.value == "WARN"]
+
+
+class UnreadStateTest(TestCase):
+    """States the CDK passes over without a word: the stream starts at the Start Date, and the log says why."""
+
+    @pytest.fixture(autouse=True)
+    def _fake_time(self, fake_time) -> None:  # type: ignore[no-untyped-def]
+        self._time = fake_time
+
+    def _read_from_start(self, http_mocker: HttpMocker, state: List[AirbyteStateMessage]) -> List[str]:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-01-05 10:00:00")).build())
+        output = read_source(ConfigBuilder().build(), catalog("orders"), state)
+        assert [record["id"] for record in records_of(output, "orders")] == ["1"]
+        return [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+
+    @HttpMocker()
+    def test_given_legacy_state_when_read_then_a_warning_says_it_is_not_read(self, http_mocker: HttpMocker) -> None:
+        legacy = AirbyteStateMessage(type=AirbyteStateType.LEGACY, data={"orders": {"date_updated": "2024-03-05T14:00:00Z"}})
+
+        warnings = self._read_from_start(http_mocker, [legacy])
+
+        assert any("LEGACY state" in warning and "not read" in warning for warning in warnings)
+
+    @HttpMocker()
+    def test_given_a_state_in_another_namespace_when_read_then_a_warning_names_it(self, http_mocker: HttpMocker) -> None:
+        state = [
+            AirbyteStateMessage(
+                type=AirbyteStateType.STREAM,
+                stream=AirbyteStreamState(
+                    stream_descriptor=StreamDescriptor(name="orders", namespace="x"),
+                    stream_state=AirbyteStateBlob(date_updated="2024-03-05T14:00:00Z"),
+                ),
+            )
+        ]
+
+        warnings = self._read_from_start(http_mocker, state)
+
+        assert any("The state of orders is for namespace 'x'" in warning for warning in warnings)
+
+    @HttpMocker()
+    def test_given_a_state_of_an_unselected_stream_when_read_then_no_warning(self, http_mocker: HttpMocker) -> None:
+        state = StateBuilder().with_stream_state("folders", {"x": 1}).build()
+
+        assert self._read_from_start(http_mocker, state) == []
 
 
 class StateSafetyTest(TestCase):

@@ -28,6 +28,9 @@ def run() -> None:
         message.trace.error.stack_trace = None
         print(AirbyteEntrypoint.airbyte_message_to_string(message), flush=True)
         sys.exit(1)
+    except KeyboardInterrupt:  # Ctrl-C at a terminal: the states already printed are where to resume
+        sys.stderr.write("Interrupted; a read resumes from the last STATE it printed.\n")
+        sys.exit(130)
 
 
 _cdk_message_to_string = AirbyteEntrypoint.airbyte_message_to_string

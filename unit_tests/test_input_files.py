@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -147,6 +149,30 @@ def test_given_a_missing_catalog_file_when_read_runs_as_a_process_then_one_clean
     assert errors[0]["trace"]["error"]["message"] == f"The catalog file {tmp_path / 'nope.json'} does not exist."
     assert "Traceback" not in result.stdout + result.stderr
     assert GOOD_CONFIG["api_key"] not in result.stdout + result.stderr
+
+
+def test_given_ctrl_c_during_a_read_when_run_as_a_process_then_a_line_on_stderr_no_traceback_and_exit_code_130(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as closed:  # nothing listens: the read retries, waiting between tries
+        closed.bind(("127.0.0.1", 0))
+        config = tmp_path / "config.json"
+        config.write_text(json.dumps({**GOOD_CONFIG, "api_url": f"http://127.0.0.1:{closed.getsockname()[1]}/api/v2"}))
+        argv = [sys.executable, "main.py", "read", "--config", str(config), "--catalog", str(CATALOG)]
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:  # the read is under way by this line
+                if "Caught retryable error" in line:
+                    break
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            process.kill()
+
+    assert process.returncode == 130
+    assert "Interrupted; a read resumes from the last STATE it printed." in stderr
+    assert "Traceback" not in stderr
 
 
 def test_given_no_command_when_run_then_a_usage_line_and_exit_code_2() -> None:

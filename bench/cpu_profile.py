@@ -31,9 +31,9 @@ STAGES = (
     ("source_orderdesk/rows.py", "rows", "  payload → typed rows (OrderRows.rows)"),
     # run.py stands in for the CDK entrypoint's per-record counting and serialising (see fast_record_output)
     ("source_orderdesk/run.py", "count_records", "entrypoint: counting records (run.py)"),
-    ("source_orderdesk/run.py", "message_to_string", "entrypoint: writing records as JSON (run.py, orjson)"),
+    ("source_orderdesk/run.py", "message_to_output", "entrypoint: writing records as JSON (run.py, orjson)"),
     ("airbyte_cdk/utils/memory_monitor.py", "check_memory_usage", "CDK entrypoint: memory monitor"),
-    ("airbyte_cdk/utils/print_buffer.py", "write", "CDK print buffer (stdout)"),
+    ("source_orderdesk/run.py", "write_record", "stdout buffer (run.py, in place of the CDK's print buffer)"),
 )
 _SITE = re.compile(r"site-packages/([^/]+)/")
 _SHORT_PATH = re.compile(r"^.*?(site-packages/|/work/main/|/lib/python3[.]\d+/)")

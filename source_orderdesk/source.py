@@ -184,6 +184,16 @@ class SourceOrderdesk(AbstractSource):
             if configured.sync_mode == SyncMode.incremental and not streams[configured.stream.name].cursor_field:
                 logger.warning(f"{configured.stream.name} has no cursor; it is read as a full refresh.")
                 configured.sync_mode = SyncMode.full_refresh
+        if in_pass and streams["orders"].config.folder_ids:
+            # As check does; here too, since a folder may be deleted in Order Desk after the source was set up.
+            # The answer is kept for the folders and store streams of this sync.
+            try:
+                unknown = _unknown_folders(streams["orders"].config, streams["folders"])
+            except Exception as error:
+                logger.warning(f"Could not list the store's folders to check the Folder IDs ({cdk_error_text(error)}).")
+            else:
+                if unknown:
+                    raise ConfigError(unknown)
         if in_pass:
             selected = [(c, streams[c.stream.name].plan, streams[c.stream.name].cursor_field) for c in in_pass]
             order_pass = OrderPass(streams["orders"], selected, state_manager, logger)
@@ -246,16 +256,22 @@ def _never_answered(failure: AirbyteTracedException) -> bool:
 
 
 def _check_folders(config: OrderDeskConfig, folders: Folders) -> Tuple[bool, Optional[str]]:
-    """A folder id that is not the store's would filter out every order, and a sync would just find none."""
     try:
-        names = {row["id"]: row.get("name") for row in folders.read_records(sync_mode=SyncMode.full_refresh)}
+        unknown = _unknown_folders(config, folders)
     except Exception as error:
         return False, f"Could not list the store's folders to check the Folder IDs: {cdk_error_text(error)}"
+    return unknown is None, unknown
+
+
+def _unknown_folders(config: OrderDeskConfig, folders: Folders) -> Optional[str]:
+    """What to say of Folder IDs that are not the store's: such a folder filters out every order, and a sync
+    would just find none. None if every one is the store's."""
+    names = {row["id"]: row.get("name") for row in folders.read_records(sync_mode=SyncMode.full_refresh)}
     unknown = [folder for folder in config.folder_ids if str(folder) not in names]
     if not unknown:
-        return True, None
+        return None
     listed = ", ".join(f"{folder_id} ({name})" for folder_id, name in names.items()) or "none"
-    return False, (
+    return (
         f"The Folder IDs (folder_ids) {', '.join(map(str, unknown))} are not folders of this store, whose folders are: "
         f"{listed}. Remove them, or leave the setting empty for all folders."
     )

@@ -113,6 +113,11 @@ def orders_page(*records: RecordBuilder) -> OrdersResponseBuilder:
     return OrdersResponseBuilder().with_records(records)
 
 
+def store_response(folders: Mapping[str, str]) -> HttpResponse:
+    """`GET /store` with these folders (id -> name), and nothing else of the store."""
+    return HttpResponse(json.dumps({"status": "success", "store": {"id": "4471", "folders": dict(folders)}}), 200)
+
+
 def clock_response(current_date_time: str = SERVER_NOW, headers: Optional[Mapping[str, str]] = None) -> HttpResponse:
     body = _template("test")
     body["current_date_time"] = current_date_time

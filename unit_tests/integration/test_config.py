@@ -6,7 +6,6 @@ A value of the wrong JSON type included: the connector checks it before the CDK'
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict
 
 import pytest
@@ -15,7 +14,7 @@ from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
 
 from .config import ConfigBuilder
 from .request_builder import OrderDeskRequestBuilder
-from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page
+from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page, store_response
 from .source_runner import catalog, check_source, connection_status, discover_source, every_message_text, read_source, records_of
 
 # (config, words that name the setting, words that say what is wrong)
@@ -124,14 +123,10 @@ def _first_orders_page_request() -> OrderDeskRequestBuilder:
     return OrderDeskRequestBuilder.orders().with_window("2024-01-01 00:00:00", SERVER_NOW).with_limit(500).with_offset(0)
 
 
-def _store_with_folders(folders: Dict[str, str]) -> HttpResponse:
-    return HttpResponse(json.dumps({"status": "success", "store": {"id": "4471", "folders": folders}}), 200)
-
-
 def test_given_folder_ids_as_numeric_strings_when_check_then_succeeded() -> None:
     with HttpMocker() as http_mocker:
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
-        http_mocker.get(OrderDeskRequestBuilder.store().build(), _store_with_folders({"31201": "New", "31203": "Closed"}))
+        http_mocker.get(OrderDeskRequestBuilder.store().build(), store_response({"31201": "New", "31203": "Closed"}))
 
         output = check_source(ConfigBuilder().with_folder_ids(["31201", " 31203 "]).build())
 
@@ -141,7 +136,7 @@ def test_given_folder_ids_as_numeric_strings_when_check_then_succeeded() -> None
 def test_given_a_folder_id_the_store_does_not_have_when_check_then_failed_listing_the_stores_folders() -> None:
     with HttpMocker() as http_mocker:
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
-        http_mocker.get(OrderDeskRequestBuilder.store().build(), _store_with_folders({"31201": "New", "31203": "Closed"}))
+        http_mocker.get(OrderDeskRequestBuilder.store().build(), store_response({"31201": "New", "31203": "Closed"}))
 
         status = connection_status(check_source(ConfigBuilder().with_folder_ids([31201, 999999]).build()))
 
@@ -167,10 +162,62 @@ def test_given_folder_ids_as_numeric_strings_when_read_then_the_folder_filter_is
             orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build(),
         )
 
+        http_mocker.get(OrderDeskRequestBuilder.store().build(), store_response({"31201": "New", "31203": "Closed"}))
+
         output = read_source(ConfigBuilder().with_folder_ids(["31201", 31203]).build(), catalog("orders"))
 
         assert output.errors == []
         assert [record["id"] for record in records_of(output, "orders")] == ["1"]
+
+
+def test_given_a_folder_id_the_store_no_longer_has_when_read_then_a_config_error_listing_its_folders_and_no_orders_request(
+    fake_time,  # type: ignore[no-untyped-def]
+) -> None:
+    # A folder deleted in Order Desk after set-up: the filter would match no order, and the sync find none.
+    with HttpMocker() as http_mocker:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(OrderDeskRequestBuilder.store().build(), store_response({"31201": "New"}))
+
+        output = read_source(ConfigBuilder().with_folder_ids([99999]).build(), catalog("orders"), expecting_exception=True)
+
+    assert [error.trace.error.failure_type for error in output.errors] == [FailureType.config_error]
+    assert "99999 are not folders of this store, whose folders are: 31201 (New)" in output.errors[0].trace.error.message
+    assert fake_time.urls("/orders") == []
+
+
+def test_given_folder_ids_and_the_folders_and_store_streams_when_read_then_the_store_is_requested_once(
+    fake_time,  # type: ignore[no-untyped-def]
+) -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(OrderDeskRequestBuilder.store().build(), store_response({"31201": "New"}))
+        http_mocker.get(
+            _first_orders_page_request().with_folder_ids([31201]).build(),
+            orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build(),
+        )
+
+        output = read_source(ConfigBuilder().with_folder_ids([31201]).build(), catalog("orders", "folders", "store"))
+
+    assert len(fake_time.urls("/store")) == 1
+    assert records_of(output, "folders") == [{"id": "31201", "name": "New"}] and len(records_of(output, "store")) == 1
+
+
+def test_given_the_store_cannot_be_listed_when_read_with_folder_ids_then_a_warning_and_the_orders_are_read(
+    fake_time,  # type: ignore[no-untyped-def]
+) -> None:
+    with HttpMocker() as http_mocker:
+        http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        http_mocker.get(OrderDeskRequestBuilder.store().build(), HttpResponse("<html>Bad gateway</html>", 502))
+        http_mocker.get(
+            _first_orders_page_request().with_folder_ids([31201]).build(),
+            orders_page(a_bare_order("1", "2024-02-01 10:00:00")).build(),
+        )
+
+        output = read_source(ConfigBuilder().with_folder_ids([31201]).build(), catalog("orders"))
+
+    assert [record["id"] for record in records_of(output, "orders")] == ["1"]
+    warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+    assert any("Could not list the store's folders to check the Folder IDs" in warning for warning in warnings)
 
 
 def test_given_optional_settings_set_to_null_when_check_then_succeeded_with_their_defaults() -> None:

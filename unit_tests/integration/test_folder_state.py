@@ -13,7 +13,7 @@ from airbyte_cdk.test.state_builder import StateBuilder
 
 from .config import ConfigBuilder
 from .request_builder import OrderDeskRequestBuilder
-from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page
+from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page, store_response
 from .source_runner import catalog, read_source, records_of, states_of
 
 _START = "2024-01-01 00:00:00"
@@ -41,6 +41,8 @@ class FolderStateTest(TestCase):
 
     def _read(self, http_mocker: HttpMocker, now: Optional[List[int]], saved: Optional[dict], expected_start: str) -> Any:
         http_mocker.get(OrderDeskRequestBuilder.test_endpoint().build(), clock_response())
+        if now:  # the read checks that they are the store's folders
+            http_mocker.get(OrderDeskRequestBuilder.store().build(), store_response({"31201": "New", "31203": "Closed"}))
         # From the Start Date, an order older than the cursor: the one a resumed sync would never see.
         updated = "2024-02-01 10:00:00" if expected_start == _START else "2024-03-05 15:00:00"
         http_mocker.get(_orders(expected_start, now).build(), orders_page(a_bare_order("7", updated)).build())

@@ -12,8 +12,11 @@ Runtime is bounded: one sandbox (rate limit off) serves the read-only tests, and
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import subprocess
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -23,7 +26,7 @@ from typing import Any, Mapping, Optional
 import jsonschema
 import pytest
 
-from integration_tests.helpers import ConnectorRun, configured_catalog, key_of, primary_keys, run_connector
+from integration_tests.helpers import ROOT, ConnectorRun, configured_catalog, key_of, primary_keys, run_connector
 from orderdesk_sandbox import Sandbox
 from orderdesk_sandbox.tables import CHILD_TABLES, ORDER_TABLES
 
@@ -523,6 +526,27 @@ def test_given_a_folder_added_to_folder_ids_when_read_from_saved_state_then_ever
     logs = [message["log"]["message"] for message in second.run.messages if message["type"] == "LOG"]
     assert any(f"Folder IDs now include folder {added}" in line for line in logs)
     assert first.run.final_state()[0]["stream"]["stream_state"]["folder_ids"] == [kept]
+
+
+def test_given_the_reader_closes_stdout_mid_sync_when_reading_then_the_connector_stops_quietly_with_exit_code_1(
+    sandbox, discovered, tmp_path
+):
+    # As `read ... | head` does: no traceback on stderr, and no sync carried on into the void.
+    config, catalog = tmp_path / "config.json", tmp_path / "catalog.json"
+    config.write_text(json.dumps(sandbox.config(page_size=PAGE_SIZE)))
+    catalog.write_text(json.dumps(configured_catalog(discovered, {name: "incremental" for name in ORDER_TABLES})))
+    argv = [sys.executable, "main.py", "read", "--config", str(config), "--catalog", str(catalog)]
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        lines = [process.stdout.readline() for _ in range(100)]
+        process.stdout.close()
+        returncode = process.wait(timeout=60)
+        stderr = process.stderr.read()
+    finally:
+        process.kill()
+    assert all(json.loads(line) for line in lines), "what was read is whole messages"
+    assert (returncode, stderr) == (1, b"")
 
 
 # ---------------------------------------------------------------------------------------- bulk seconds

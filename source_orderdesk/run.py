@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import errno
 import gc
+import os
 import sys
 import threading
 from contextlib import contextmanager
@@ -34,6 +36,10 @@ def run() -> None:
     except KeyboardInterrupt:  # Ctrl-C at a terminal: the states already printed are where to resume
         sys.stderr.write("Interrupted; a read resumes from the last STATE it printed.\n")
         sys.exit(130)
+    except BrokenPipeError:  # the reader of stdout is gone (`| head`): stop quietly, as command-line tools do
+        # Python flushes stdout once more at exit, and would complain of the closed pipe on stderr.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 _cdk_message_to_string = AirbyteEntrypoint.airbyte_message_to_string
@@ -72,6 +78,7 @@ class StdoutBuffer:
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._lock = threading.RLock()  # as PRINT_BUFFER's: a library may log from another thread
+        self._closed = False  # the reader closed stdout
 
     def write_record(self, line: bytes) -> None:
         with self._lock:
@@ -88,11 +95,19 @@ class StdoutBuffer:
 
     def flush(self) -> None:
         with self._lock:
-            if self._pending:
-                self._stream.write(b"".join(self._pending))
+            if self._closed:  # nothing more can be sent: each write says so, until the sync has stopped
                 self._pending.clear()
-                self._pending_bytes = 0
-            self._stream.flush()
+                raise BrokenPipeError(errno.EPIPE, "stdout is closed")
+            try:
+                if self._pending:
+                    self._stream.write(b"".join(self._pending))
+                    self._pending.clear()
+                    self._pending_bytes = 0
+                self._stream.flush()
+            except BrokenPipeError:
+                self._closed = True
+                self._pending.clear()
+                raise
 
     def __enter__(self) -> StdoutBuffer:
         sys.stdout.flush()
@@ -106,7 +121,8 @@ class StdoutBuffer:
             self.flush()
         finally:
             sys.stdout, sys.stderr = self._saved
-            del PRINT_BUFFER.write, PRINT_BUFFER.flush  # the class's methods again
+            if not self._closed:  # else the CDK's buffer would write to the closed pipe, and fail, at exit
+                del PRINT_BUFFER.write, PRINT_BUFFER.flush  # the class's methods again
 
 
 @contextmanager

@@ -96,8 +96,9 @@ class OrderPass:
             self._tables.append(SelectedTable(configured, plan, cursor_field, cursor))
         for added, names in widened.items():
             logger.warning(
-                f"The Folder IDs now include {added}, which the saved state of {', '.join(names)} did not: orders there "
-                "that were updated before it were never read, so these tables are read from the Start Date."
+                f"The Folder IDs now include {added}, which the saved state of {', '.join(names)} does not cover: "
+                "orders there updated before the saved cursor were never read, so these tables are read from the "
+                "Start Date."
             )
         self.error: Optional[AirbyteTracedException] = None
 
@@ -249,7 +250,7 @@ def folders_added(saved: Any, folder_ids: Sequence[int]) -> Optional[str]:
     try:
         covered = {int(folder) for folder in saved}
     except (TypeError, ValueError):
-        return f"folders that the saved state's {FOLDERS_KEY} ({str(saved)[:60]!r}) does not name"
+        return f"folders that the saved state cannot name (its {FOLDERS_KEY} is {str(saved)[:60]})"
     if not folder_ids:
         return "every folder"
     added = sorted(set(folder_ids) - covered)

@@ -33,6 +33,7 @@ from .api import CREDENTIALS_HINT, cdk_error_text
 from .config import SETTING_TITLES, ConfigError, OrderDeskConfig, in_spec_types, stand_in
 from .order_pass import OrderPass, as_traced
 from .rate_limit import OrderDeskAPIBudget
+from .rows import preview
 from .streams import ORDER_TABLES, Folders, InventoryItems, Orders, OrderTable, Store, StoreAnswer
 
 CHECK_MAX_RETRIES = 1
@@ -300,12 +301,17 @@ def _as_state_list(content: Any, path: str) -> list:
     prints them (both unambiguous); the old dict format of state is refused with the format to use."""
     items = content if isinstance(content, list) else [content] if isinstance(content, dict) and "type" in content else None
     if items is None:
-        if isinstance(content, dict) and content:
+        if content is None or content == {}:
+            return []  # no state, as the CDK reads it
+        if isinstance(content, dict):
             raise ConfigError(
                 f"The state file {path} is not Airbyte state: it holds a JSON object of streams, the state format "
                 f"of older connectors. Airbyte state is {STATE_FORMAT}."
             )
-        return []  # {} or null: no state, as the CDK reads it
+        raise ConfigError(
+            f"The state file {path} is not Airbyte state: it holds {preview(content)}, not a list. Airbyte state is "
+            f"{STATE_FORMAT}."
+        )
     return [
         item["state"] if isinstance(item, dict) and item.get("type") == "STATE" and "state" in item else item for item in items
     ]

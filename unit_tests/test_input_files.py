@@ -41,6 +41,8 @@ WRONG_SHAPES = {
         '{"orders": {"date_updated": "2024-01-01"}}',
         'older connectors. Airbyte state is a list of the "state" of each stream\'s',
     ),
+    "text state": ('"hello"', "it holds 'hello', not a list. Airbyte state is a list"),
+    "number state": ("42", "it holds 42, not a list"),
 }
 
 
@@ -74,7 +76,7 @@ def test_given_valid_json_of_the_wrong_shape_when_read_then_a_config_error_says_
     content, words = WRONG_SHAPES[kind]
 
     with pytest.raises(ConfigError) as raised:
-        READERS[kind.removeprefix("legacy ")](SourceOrderdesk(), _file(tmp_path, content))
+        READERS[kind.split()[-1]](SourceOrderdesk(), _file(tmp_path, content))
 
     assert words in raised.value.message
 
@@ -102,6 +104,11 @@ def test_given_state_copied_from_a_reads_output_when_read_then_it_is_the_state_i
     messages = SourceOrderdesk().read_state(_file(tmp_path, json.dumps(content)))
 
     assert [(m.stream.stream_descriptor.name, m.stream.stream_state.date_updated) for m in messages] == [("orders", "x")]
+
+
+@pytest.mark.parametrize("content", ["{}", "null", "[]"])
+def test_given_an_empty_state_file_when_read_then_it_is_no_state_as_the_cdk_reads_it(content: str, tmp_path: Path) -> None:
+    assert SourceOrderdesk().read_state(_file(tmp_path, content)) == []
 
 
 def test_given_a_reads_whole_output_as_the_state_file_when_read_then_the_error_says_what_a_state_file_holds(

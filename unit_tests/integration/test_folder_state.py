@@ -103,4 +103,4 @@ class FolderStateTest(TestCase):
     ) -> None:
         output = self._read(http_mocker, [31201], _saved(["New"]), _START)
 
-        assert any("does not name" in warning for warning in _warnings(output))
+        assert any("folders that the saved state cannot name (its folder_ids is ['New'])" in w for w in _warnings(output))

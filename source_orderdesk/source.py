@@ -299,15 +299,18 @@ STATE_FORMAT = (
 def _as_state_list(content: Any, path: str) -> list:
     """The state messages of a state file, also when it holds one message or whole STATE messages as a read
     prints them (both unambiguous); the old dict format of state is refused with the format to use."""
-    items = content if isinstance(content, list) else [content] if isinstance(content, dict) and "type" in content else None
-    if items is None:
-        if content is None or content == {}:
-            return []  # no state, as the CDK reads it
-        if isinstance(content, dict):
-            raise ConfigError(
-                f"The state file {path} is not Airbyte state: it holds a JSON object of streams, the state format "
-                f"of older connectors. Airbyte state is {STATE_FORMAT}."
-            )
+    if isinstance(content, list):
+        items = content
+    elif isinstance(content, dict) and "type" in content:
+        items = [content]
+    elif content is None or content == {}:
+        return []  # no state, as the CDK reads it
+    elif isinstance(content, dict):
+        raise ConfigError(
+            f"The state file {path} is not Airbyte state: it holds a JSON object of streams, the state format "
+            f"of older connectors. Airbyte state is {STATE_FORMAT}."
+        )
+    else:
         raise ConfigError(
             f"The state file {path} is not Airbyte state: it holds {preview(content)}, not a list. Airbyte state is "
             f"{STATE_FORMAT}."
@@ -341,7 +344,8 @@ def _load_json_file(kind: str, path: str) -> Any:
     except OSError as error:
         raise ConfigError(f"The {kind} file {path} could not be read: {error.strerror or error}.") from None
     except ValueError as error:  # json.JSONDecodeError, UnicodeDecodeError
-        hint = f" (A read's output is not a state file: that is {STATE_FORMAT}.)" if "Extra data" in str(error) else ""
+        output = kind == "state" and "Extra data" in str(error)  # JSON lines, as a read prints them
+        hint = f" (A read's output is not a state file: that is {STATE_FORMAT}.)" if output else ""
         raise ConfigError(f"The {kind} file {path} is not valid JSON: {error}.{hint}") from None
     except RecursionError:
         raise ConfigError(f"The {kind} file {path} nests its JSON too deeply to be an Airbyte {kind}.") from None

@@ -123,6 +123,14 @@ def test_given_a_reads_whole_output_as_the_state_file_when_read_then_the_error_s
     assert "A read's output is not a state file" in raised.value.message
 
 
+def test_given_json_lines_as_the_config_file_when_read_then_the_error_does_not_speak_of_state(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        SourceOrderdesk().read_config(_file(tmp_path, json.dumps(GOOD_CONFIG) + "\n" + json.dumps(GOOD_CONFIG)))
+
+    assert "is not valid JSON: Extra data" in raised.value.message
+    assert "state" not in raised.value.message
+
+
 def test_given_a_misspelt_setting_when_configured_then_a_warning_names_it_and_the_likely_setting(
     caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:

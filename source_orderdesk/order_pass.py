@@ -76,6 +76,8 @@ class OrderPass:
     ) -> None:
         self._orders = orders
         self._logger = logger
+        # Saved beside each cursor: the folders it covers (absent, every folder).
+        self._folders_covered = {FOLDERS_KEY: sorted(orders.config.folder_ids)} if orders.config.folder_ids else {}
         self._tables = []
         widened: dict[str, list[str]] = {}  # what the Folder IDs now add -> the tables read again for it
         for configured, plan, cursor_field in selected:
@@ -237,9 +239,7 @@ class OrderPass:
                 continue
             table.emitted_cursor = cursor
             blob = {table.cursor_field: cursor} if cursor else {}
-            if self._orders.config.folder_ids:  # what the cursor covers; absent, every folder
-                blob[FOLDERS_KEY] = sorted(self._orders.config.folder_ids)
-            yield _state_message(table.name, AirbyteStateBlob(**blob))
+            yield _state_message(table.name, AirbyteStateBlob(**blob, **self._folders_covered))
 
 
 def folders_added(saved: Any, folder_ids: Sequence[int]) -> Optional[str]:

@@ -66,6 +66,11 @@ def discover_source(config: Mapping[str, Any], expecting_exception: bool = False
     return discover(SourceOrderdesk(), config, expected_outcome=_outcome(expecting_exception))
 
 
+def warnings_of(output: EntrypointOutput) -> List[str]:
+    """The messages of the WARN log lines."""
+    return [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+
+
 def records_of(output: EntrypointOutput, stream: str) -> List[Dict[str, Any]]:
     return [message.record.data for message in output.records if message.record.stream == stream]
 

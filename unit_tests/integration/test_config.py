@@ -15,7 +15,16 @@ from airbyte_cdk.test.mock_http import HttpMocker, HttpResponse
 from .config import ConfigBuilder
 from .request_builder import OrderDeskRequestBuilder
 from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page, store_response
-from .source_runner import catalog, check_source, connection_status, discover_source, every_message_text, read_source, records_of
+from .source_runner import (
+    catalog,
+    check_source,
+    connection_status,
+    discover_source,
+    every_message_text,
+    read_source,
+    records_of,
+    warnings_of,
+)
 
 # (config, words that name the setting, words that say what is wrong)
 CASES: Dict[str, Any] = {
@@ -216,7 +225,7 @@ def test_given_the_store_cannot_be_listed_when_read_with_folder_ids_then_a_warni
         output = read_source(ConfigBuilder().with_folder_ids([31201]).build(), catalog("orders"))
 
     assert [record["id"] for record in records_of(output, "orders")] == ["1"]
-    warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+    warnings = warnings_of(output)
     assert any("Could not list the store's folders to check the Folder IDs" in warning for warning in warnings)
 
 

@@ -14,7 +14,7 @@ from airbyte_cdk.test.state_builder import StateBuilder
 from .config import ConfigBuilder
 from .request_builder import OrderDeskRequestBuilder
 from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page, store_response
-from .source_runner import catalog, read_source, records_of, states_of
+from .source_runner import catalog, read_source, records_of, states_of, warnings_of
 
 _START = "2024-01-01 00:00:00"
 _CURSOR = "2024-03-05T14:00:00Z"
@@ -28,10 +28,6 @@ def _orders(start: str, folder_ids: Optional[List[int]]) -> OrderDeskRequestBuil
 
 def _saved(folder_ids: Optional[List[Any]]) -> dict:
     return {"date_updated": _CURSOR, **({"folder_ids": folder_ids} if folder_ids is not None else {})}
-
-
-def _warnings(output: Any) -> List[str]:
-    return [log.log.message for log in output.logs if log.log.level.value == "WARN"]
 
 
 class FolderStateTest(TestCase):
@@ -69,7 +65,7 @@ class FolderStateTest(TestCase):
         output = self._read(http_mocker, [31201, 31203], _saved([31201]), _START)
 
         assert [record["id"] for record in records_of(output, "orders")] == ["7"]
-        assert any("Folder IDs now include folder 31203" in warning and "orders" in warning for warning in _warnings(output))
+        assert any("Folder IDs now include folder 31203" in warning and "orders" in warning for warning in warnings_of(output))
         assert states_of(output, "orders")[-1] == {"date_updated": "2024-02-01T10:00:00Z", "folder_ids": [31201, 31203]}
 
     @HttpMocker()
@@ -78,7 +74,7 @@ class FolderStateTest(TestCase):
     ) -> None:
         output = self._read(http_mocker, None, _saved([31201]), _START)
 
-        assert any("Folder IDs now include every folder" in warning for warning in _warnings(output))
+        assert any("Folder IDs now include every folder" in warning for warning in warnings_of(output))
 
     @HttpMocker()
     def test_given_fewer_folders_than_the_state_covers_when_read_then_it_resumes_from_the_cursor(
@@ -87,7 +83,7 @@ class FolderStateTest(TestCase):
         output = self._read(http_mocker, [31201], _saved(["31201", "31203"]), _RESUMED)
 
         assert [record["id"] for record in records_of(output, "orders")] == ["7"]
-        assert _warnings(output) == []
+        assert warnings_of(output) == []
 
     @HttpMocker()
     def test_given_a_state_of_every_folder_when_read_with_folder_ids_then_it_resumes_from_the_cursor(
@@ -95,7 +91,7 @@ class FolderStateTest(TestCase):
     ) -> None:
         output = self._read(http_mocker, [31201], _saved(None), _RESUMED)
 
-        assert _warnings(output) == []
+        assert warnings_of(output) == []
 
     @HttpMocker()
     def test_given_saved_folder_ids_that_are_not_ids_when_read_then_from_the_start_date_with_a_warning(
@@ -103,4 +99,4 @@ class FolderStateTest(TestCase):
     ) -> None:
         output = self._read(http_mocker, [31201], _saved(["New"]), _START)
 
-        assert any("folders that the saved state cannot name (its folder_ids is ['New'])" in w for w in _warnings(output))
+        assert any("folders that the saved state cannot name (its folder_ids is ['New'])" in w for w in warnings_of(output))

@@ -17,7 +17,7 @@ from .config import ConfigBuilder
 from .order_desk_mocks import mock_sort_probe
 from .request_builder import OrderDeskRequestBuilder
 from .response_builder import SERVER_NOW, a_bare_order, clock_response, orders_page
-from .source_runner import catalog, read_source, records_of, states_of
+from .source_runner import catalog, read_source, records_of, states_of, warnings_of
 
 _START = "2024-01-01 00:00:00"  # ConfigBuilder's start date
 _END = SERVER_NOW
@@ -154,7 +154,7 @@ class PagingEndTest(TestCase):
         output = read_source(ConfigBuilder().build(), catalog("orders"))
 
         assert _ids(records_of(output, "orders")) == ["1"]
-        (warning,) = [log.log.message for log in output.logs if log.log.level.value == "WARN" and "time zone" in log.log.message]
+        (warning,) = [message for message in warnings_of(output) if "time zone" in message]
         assert "2024-03-06 17:59:00" in warning and "Lookback Window to 1440" in warning
 
     @HttpMocker()

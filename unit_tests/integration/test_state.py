@@ -25,7 +25,7 @@ from .config import ConfigBuilder
 from .order_desk_mocks import mock_sort_probe
 from .request_builder import OrderDeskRequestBuilder
 from .response_builder import SERVER_NOW, a_bare_order, an_order, clock_response, error_response, orders_page
-from .source_runner import ORDER_STREAMS, catalog, read_source, records_of, states_of
+from .source_runner import ORDER_STREAMS, catalog, read_source, records_of, states_of, warnings_of
 
 _START = "2024-01-01 00:00:00"
 
@@ -283,7 +283,7 @@ class ResumeFromStateTest(TestCase):
 
         assert [record["id"] for record in records_of(output, "order_ids")] == ["1", "2"]
         assert states_of(output, "order_ids") == [{NO_CURSOR_STATE_KEY: True}], "the saved cursor is not carried on"
-        warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+        warnings = warnings_of(output)
         assert any("order_ids" in message and "full refresh" in message for message in warnings)
 
     @HttpMocker()
@@ -313,7 +313,7 @@ class ResumeFromStateTest(TestCase):
 
         assert [record["id"] for record in records_of(output, "orders")] == ["1"]
         assert states_of(output, "orders")[-1] == {"date_updated": "2024-01-05T10:00:00Z"}
-        assert not [log for log in output.logs if log.log.level.value == "WARN"]
+        assert not warnings_of(output)
 
 
 class UnreadStateTest(TestCase):
@@ -328,7 +328,7 @@ class UnreadStateTest(TestCase):
         http_mocker.get(_orders().build(), orders_page(a_bare_order("1", "2024-01-05 10:00:00")).build())
         output = read_source(ConfigBuilder().build(), catalog("orders"), state)
         assert [record["id"] for record in records_of(output, "orders")] == ["1"]
-        return [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+        return warnings_of(output)
 
     @HttpMocker()
     def test_given_legacy_state_when_read_then_a_warning_says_it_is_not_read(self, http_mocker: HttpMocker) -> None:
@@ -397,7 +397,7 @@ class StateSafetyTest(TestCase):
         for stream in ORDER_STREAMS:
             assert states_of(output, stream)[-1] == {_cursor_key(stream): "2099-01-01T00:00:00Z"}
         assert output.errors == []
-        warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+        warnings = warnings_of(output)
         assert any("The saved state of orders (2099-01-01T00:00:00Z) is later than Order Desk's clock" in w for w in warnings)
 
     @HttpMocker()
@@ -411,7 +411,7 @@ class StateSafetyTest(TestCase):
         output = read_source(ConfigBuilder().build(), catalog("orders"), state)
 
         assert [record["id"] for record in records_of(output, "orders")] == ["1"]
-        warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+        warnings = warnings_of(output)
         assert any("The saved state of orders has no 'date_updated' (it holds 'order_date_updated')" in w for w in warnings)
 
     @HttpMocker()
@@ -425,7 +425,7 @@ class StateSafetyTest(TestCase):
         output = read_source(ConfigBuilder().build(), catalog("orders"), state)
 
         assert [record["id"] for record in records_of(output, "orders")] == ["1"]
-        warnings = [log.log.message for log in output.logs if log.log.level.value == "WARN"]
+        warnings = warnings_of(output)
         assert any(
             "The saved state of orders ('abc') is not a date and time: reading it from the Start Date." in w for w in warnings
         )
